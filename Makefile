@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# imperium: build, tests, demo and benchmarks. See README.md.
+
+CC      ?= cc
+BUILD   := build
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) $(HARDEN) -I. -MMD -MP
+PKGS    := libnl-3.0 libnl-route-3.0 libcap openssl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+DEB_PKGS := gcc make pkg-config libev-dev libnl-3-dev libnl-route-3-dev libcap-dev libssl-dev \
+	check iproute2 curl python3 procps util-linux uwsgi-core uwsgi-plugin-python3
+
+LIB_SRC   := $(wildcard core/*.c) $(wildcard jail/*.c) vassal/config.c
+EMP_SRC   := $(wildcard emperor/*.c)
+VSL_SRC   := $(filter-out vassal/config.c,$(wildcard vassal/*.c))
+UNIT_SRC  := $(wildcard tests/unit/check_*.c)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+EMP_OBJ   := $(EMP_SRC:%.c=$(BUILD)/obj/%.o)
+VSL_OBJ   := $(VSL_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_SOBJ  := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_SBIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/san/tests/%)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps test unit unit-san integration fuzz-replay run bench clean format
+all: $(BUILD)/emperor $(BUILD)/vassal $(BUILD)/hello
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libimperium.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/san/libimperium.a: $(LIB_SOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/emperor: $(EMP_OBJ) $(BUILD)/libimperium.a
+	$(CC) $(CFLAGS) -o $@ $(EMP_OBJ) $(BUILD)/libimperium.a $(PKG_LIBS)
+
+$(BUILD)/vassal: $(VSL_OBJ) $(BUILD)/libimperium.a
+	$(CC) $(CFLAGS) -o $@ $(VSL_OBJ) $(BUILD)/libimperium.a $(PKG_LIBS)
+
+# The demo app: static, so a jail needs nothing bound in but the binary.
+$(BUILD)/hello: vassal/demo/hello.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $<
+
+# Unit tests link the library; check_emperor_* also link the emperor's
+# objects (all but main.o).
+EMP_LIBOBJ := $(filter-out $(BUILD)/obj/emperor/main.o,$(EMP_OBJ))
+
+$(BUILD)/tests/check_emperor_%: tests/unit/check_emperor_%.c $(BUILD)/libimperium.a $(EMP_LIBOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(EMP_LIBOBJ) $(BUILD)/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/san/tests/check_emperor_%: tests/unit/check_emperor_%.c $(BUILD)/san/libimperium.a $(EMP_LIBOBJ:$(BUILD)/obj/%=$(BUILD)/san/%)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $< $(EMP_LIBOBJ:$(BUILD)/obj/%=$(BUILD)/san/%) $(BUILD)/san/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libimperium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libimperium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $< $(BUILD)/san/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/san/libimperium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $< $(BUILD)/san/libimperium.a $(PKG_LIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BIN)
+unit-san: $(UNIT_SBIN)
+fuzz-replay: $(FUZZ_BIN)
+
+# The whole suite: unit tests, the same under ASan+UBSan, fuzz corpus
+# replays, then the root-only integration tests, each in its own netns.
+test: deps
+	$(MAKE) all unit unit-san fuzz-replay
+	tests/run.sh
+
+run: deps all
+	$(BUILD)/emperor -c emperor.ini
+
+bench: deps all
+	tests/bench/run.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(EMP_SRC) $(VSL_SRC) $(UNIT_SRC) $(FUZZ_SRC) */*.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

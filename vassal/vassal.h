@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the rest of imperium needs to know about a vassal's config: its keys
+ * and how to validate a file before anything is spawned for it. The vassal
+ * program itself (vassal/main.c and friends) is built separately.
+ */
+#ifndef VASSAL_VASSAL_H
+#define VASSAL_VASSAL_H
+
+#include <stddef.h>
+
+#include "core/addr.h"
+#include "core/cfg.h"
+#include "core/err.h"
+
+/* Sections a vassal file is read from, NULL-terminated: "vassal", "uwsgi". */
+extern const char *const vsl_sections[];
+
+#define VSL_MAX_SOCKETS 16
+
+/*
+ * vsl_config_validate - check every key of a vassal file: unknown keys, bad
+ * values, a missing `exec`, jail keys (through jail_spec_from_cfg) against
+ * the namespaces it will get (@clone_flags, after the vassal's own
+ * `use-clone` override is applied by the caller).
+ * Returns 0, or -1 with *err "FILE:LINE: KEY: why".
+ */
+int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err);
+
+/*
+ * vsl_config_sockets - the parsed `socket` entries, in order (at most
+ * VSL_MAX_SOCKETS). Returns the count, or -1 with *err.
+ */
+int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct err **err);
+
+#endif
