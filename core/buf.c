@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
 /* Growable, capped byte buffers (see buf.h). */
 #include "core/buf.h"
 

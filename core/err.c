@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
 /* The error type: creation, prefixing and release (see err.h). */
 #include "core/err.h"
 

@@ -33,4 +33,16 @@ int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct e
  */
 int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct err **err);
 
+/*
+ * vsl_split_words - split an `exec` command line into words the way a shell
+ * would, without globbing or variables: blanks separate words; 'single'
+ * quotes are literal; inside "double" quotes \" and \\ are escapes (any other
+ * backslash is literal); outside quotes a backslash takes the next character
+ * literally. *argv_out is a NULL-terminated array (free with vsl_free_words).
+ * Returns the number of words (0 for a blank line), or -1 with *err for an
+ * unterminated quote or a trailing backslash.
+ */
+int vsl_split_words(const char *s, char ***argv_out, struct err **err);
+void vsl_free_words(char **argv);
+
 #endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+/*
+ * emperor.ini: the [emperor] section's keys, their defaults and validation.
+ * Every error names file, line and key; a broken emperor.ini stops the
+ * emperor before it starts anything.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+
+#include "emperor/internal.h"
+#include "jail/jail.h"
+
+static const char *const emp_sections[] = {"emperor", NULL};
+
+static const char *const emp_keys[] = {
+	"vassals",     "use-clone",         "throttle",    "max-throttle",
+	"stop-timeout", "heartbeat-timeout", "max-vassals", "stats",
+	"exec-as-root", "log-encoder",       "run-dir",     NULL,
+};
+
+/* The format lines get when the operator configures no encoder. */
+static const char *const default_encoders[] = {
+	"format ${strftime:%Y-%m-%d %H:%M:%S} [${vassal}] ${msg}",
+	"nl",
+	NULL,
+};
+
+int emp_config_find_vassal(struct emp_config *c, struct err **err)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return err_set(err, errno, "readlink /proc/self/exe");
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return err_set(err, EINVAL, "cannot locate the emperor binary");
+	*slash = '\0';
+	if (asprintf(&c->vassal_bin, "%s/vassal", exe) < 0)
+		return err_set(err, ENOMEM, "vassal path");
+	if (access(c->vassal_bin, X_OK) < 0)
+		return err_set(err, errno, "vassal program %s", c->vassal_bin);
+	return 0;
+}
+
+static int set_defaults(struct emp_config *c, struct err **err)
+{
+	c->clone_flags = 0;
+	c->throttle_ms = 1000;
+	c->max_throttle_ms = 180000;
+	c->stop_timeout_ms = 30000;
+	c->heartbeat_timeout_ms = 30000;
+	c->max_vassals = 1024;
+	c->run_dir = strdup("/run/imperium");
+	if (c->run_dir == NULL)
+		return err_set(err, ENOMEM, "config");
+	return 0;
+}
+
+static int add_dir(struct emp_config *c, const char *dir, struct err **err)
+{
+	if (c->n_dirs >= EMP_MAX_DIRS)
+		return err_set(err, E2BIG, "more than %d vassal directories", EMP_MAX_DIRS);
+	char *abs = realpath(dir, NULL);
+	if (abs == NULL)
+		return err_set(err, errno, "vassals directory %s", dir);
+	struct stat st;
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(abs);
+		return err_set(err, ENOTDIR, "vassals directory %s", dir);
+	}
+	c->dirs[c->n_dirs++] = abs;
+	return 0;
+}
+
+static int finish_logging(struct emp_config *c, struct err **err)
+{
+	if (c->log_chain != NULL)
+		return 0;
+	for (size_t i = 0; default_encoders[i]; i++)
+		if (log_chain_add(&c->log_chain, default_encoders[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static bool is_loopback(const struct addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	if (sa->sa_family == AF_UNIX)
+		return true;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+static int read_stats(struct emp_config *c, const struct cfg *f, const struct cfg_entry *e,
+		      struct err **err)
+{
+	struct err *sub = NULL;
+	if (addr_parse(e->value, &c->stats, &sub) < 0) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	/* The stats socket also takes commands: never on a public address. */
+	if (c->stats.fd < 0 && !is_loopback(&c->stats))
+		return cfg_error(f, e, err, "must be a unix socket or a loopback address");
+	c->has_stats = true;
+	return 0;
+}
+
+static int read_entry(struct emp_config *c, const struct cfg *f, const struct cfg_entry *e,
+		      struct err **err)
+{
+	const char *k = e->key;
+	struct err *sub = NULL;
+	if (!strcmp(k, "vassals")) {
+		if (add_dir(c, e->value, &sub) < 0)
+			goto sub_error;
+	} else if (!strcmp(k, "use-clone")) {
+		if (jail_parse_clone_flags(e->value, &c->clone_flags, &sub) < 0)
+			goto sub_error;
+	} else if (!strcmp(k, "throttle")) {
+		return cfg_duration(f, e, 1, &c->throttle_ms, err);
+	} else if (!strcmp(k, "max-throttle")) {
+		return cfg_duration(f, e, 1, &c->max_throttle_ms, err);
+	} else if (!strcmp(k, "stop-timeout")) {
+		return cfg_duration(f, e, 1000, &c->stop_timeout_ms, err);
+	} else if (!strcmp(k, "heartbeat-timeout")) {
+		return cfg_duration(f, e, 1000, &c->heartbeat_timeout_ms, err);
+	} else if (!strcmp(k, "max-vassals")) {
+		return cfg_uint(f, e, 1, 100000, &c->max_vassals, err);
+	} else if (!strcmp(k, "stats")) {
+		return read_stats(c, f, e, err);
+	} else if (!strcmp(k, "exec-as-root")) {
+		if (c->n_hooks >= EMP_MAX_HOOKS)
+			return cfg_error(f, e, err, "more than %d hooks", EMP_MAX_HOOKS);
+		if ((c->hooks[c->n_hooks] = strdup(e->value)) == NULL)
+			return err_set(err, ENOMEM, "config");
+		c->n_hooks++;
+	} else if (!strcmp(k, "log-encoder")) {
+		if (log_chain_add(&c->log_chain, e->value, &sub) < 0)
+			goto sub_error;
+	} else if (!strcmp(k, "run-dir")) {
+		if (e->value[0] != '/')
+			return cfg_error(f, e, err, "must be an absolute path");
+		free(c->run_dir);
+		if ((c->run_dir = strdup(e->value)) == NULL)
+			return err_set(err, ENOMEM, "config");
+	}
+	return 0;
+sub_error:
+	cfg_error(f, e, err, "%s", err_msg(sub));
+	err_free(&sub);
+	return -1;
+}
+
+int emp_config_load(struct emp_config *c, const char *path, struct err **err)
+{
+	_cleanup_cfg_ struct cfg *f = cfg_parse_file(path, emp_sections, 0, err);
+	if (f == NULL)
+		return -1;
+	if ((c->origin = strdup(path)) == NULL)
+		return err_set(err, ENOMEM, "config");
+	if (set_defaults(c, err) < 0 || cfg_check_keys(f, emp_keys, err) < 0)
+		return -1;
+	for (size_t i = 0; i < f->n; i++)
+		if (read_entry(c, f, &f->entries[i], err) < 0)
+			return -1;
+	if (c->n_dirs == 0)
+		return err_set(err, EINVAL, "%s: no `vassals` directory configured", path);
+	if (c->max_throttle_ms < c->throttle_ms)
+		c->max_throttle_ms = c->throttle_ms;
+	return finish_logging(c, err);
+}
+
+int emp_config_defaults(struct emp_config *c, const char *vassals_dir, struct err **err)
+{
+	if ((c->origin = strdup("--vassals")) == NULL)
+		return err_set(err, ENOMEM, "config");
+	if (set_defaults(c, err) < 0 || add_dir(c, vassals_dir, err) < 0)
+		return -1;
+	return finish_logging(c, err);
+}
+
+void emp_config_free(struct emp_config *c)
+{
+	free(c->origin);
+	for (size_t i = 0; i < c->n_dirs; i++)
+		free(c->dirs[i]);
+	for (size_t i = 0; i < c->n_hooks; i++)
+		free(c->hooks[i]);
+	log_chain_free(c->log_chain);
+	free(c->run_dir);
+	free(c->vassal_bin);
+	memset(c, 0, sizeof(*c));
+}

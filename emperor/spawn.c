@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+/*
+ * Spawning a vassal and listening to it. The emperor writes the resolved
+ * config into an O_TMPFILE file (no path, so no race and nothing left
+ * behind), makes a control socketpair and two log pipes, then clones with
+ * the vassal's namespace flags (clone3, or clone where the kernel lacks it).
+ * The child only arranges its descriptors into the fixed layout of
+ * core/ctl.h and execs the vassal program, which builds the jail itself.
+ * If exec fails the child says why on the control channel.
+ */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "core/ctl.h"
+#include "emperor/internal.h"
+#include "jail/jail.h"
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static void on_ctl(struct ev_loop *loop, ev_io *w, int revents);
+static void on_stdout(struct ev_loop *loop, ev_io *w, int revents);
+static void on_stderr(struct ev_loop *loop, ev_io *w, int revents);
+static void on_child(struct ev_loop *loop, ev_child *w, int revents);
+
+/* An anonymous file holding the resolved config; mkostemp+unlink where the
+ * filesystem has no O_TMPFILE. */
+static int config_fd(struct emp_vassal *v, struct err **err)
+{
+	const char *dir = v->emp->cfg.run_dir;
+	_cleanup_close_ int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		char tmpl[4096];
+		snprintf(tmpl, sizeof(tmpl), "%s/.vassal-XXXXXX", dir);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	}
+	if (fd < 0)
+		return err_set(err, errno, "config file in %s", dir);
+	if (cfg_write_fd(v->cfg, fd, "vassal", err) < 0)
+		return -1;
+	return steal_fd(&fd);
+}
+
+static pid_t clone_child(unsigned long flags)
+{
+	struct clone_args args;
+	memset(&args, 0, sizeof(args));
+	args.flags = flags;
+	args.exit_signal = SIGCHLD;
+	long r = syscall(SYS_clone3, &args, sizeof(args));
+	if (r < 0 && errno == ENOSYS)
+		r = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	return (pid_t)r;
+}
+
+struct child_fds {
+	int devnull, out, err, ctl, cfg;
+	const int *socks;
+	size_t n_socks;
+};
+
+/* In the child: move descriptors into the layout of core/ctl.h. Sources are
+ * first lifted above every target so no dup2 overwrites a later source. */
+static int arrange_fds(const struct child_fds *f)
+{
+	/* targets: 0 devnull, 1 out, 2 err, 3 ctl, 4 cfg, 5.. sockets */
+	int src[5 + VSL_MAX_SOCKETS] = {f->devnull, f->out, f->err, f->ctl, f->cfg};
+	size_t n = 5 + f->n_socks;
+	for (size_t i = 0; i < f->n_socks; i++)
+		src[5 + i] = f->socks[i];
+	int base = (int)n + 16;
+	for (size_t i = 0; i < n; i++)
+		if ((src[i] = fcntl(src[i], F_DUPFD, base)) < 0)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (dup2(src[i], (int)i) < 0)
+			return -1;
+	return syscall(SYS_close_range, (unsigned)n, ~0u, 0) < 0 ? -1 : 0;
+}
+
+static __attribute__((noreturn)) void child_main(const struct child_fds *f, char *const argv[],
+						 pid_t emperor)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != emperor && getppid() != 0)
+		_exit(1); /* the emperor died before PDEATHSIG was armed */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	setsid();
+	if (arrange_fds(f) < 0) {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "arranging descriptors: %s", strerror(errno));
+		ctl_send(f->ctl, CTL_V_ERROR, msg, (size_t)n);
+		_exit(127);
+	}
+	execv(argv[0], argv);
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "exec %s: %s", argv[0], strerror(errno));
+	ctl_send(CTL_FD_CONTROL, CTL_V_ERROR, msg, (size_t)n);
+	_exit(127);
+}
+
+static int open_channels(int ctl[2], int out[2], int errp[2], struct err **err)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+		return err_set(err, errno, "socketpair");
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return err_set(err, errno, "pipe");
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return err_set(err, errno, "pipe");
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	fcntl(ctl[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+static void watch_child(struct emp_vassal *v, int ctl, int out, int errfd)
+{
+	struct ev_loop *loop = v->emp->loop;
+	v->ctl_fd = ctl;
+	v->out_fd = out;
+	v->err_fd = errfd;
+	ev_io_init(&v->ctl_io, on_ctl, ctl, EV_READ);
+	ev_io_init(&v->out_io, on_stdout, out, EV_READ);
+	ev_io_init(&v->err_io, on_stderr, errfd, EV_READ);
+	ev_io_start(loop, &v->ctl_io);
+	ev_io_start(loop, &v->out_io);
+	ev_io_start(loop, &v->err_io);
+	ev_child_init(&v->child, on_child, v->pid, 0);
+	ev_child_start(loop, &v->child);
+}
+
+int emp_spawn(struct emp_vassal *v, struct err **err)
+{
+	int ctl[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+	if (emp_vassal_bind(v, err) < 0)
+		return -1;
+	_cleanup_close_ int cfgfd = config_fd(v, err);
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (cfgfd < 0 || devnull < 0 || open_channels(ctl, out, errp, err) < 0) {
+		if (devnull < 0)
+			err_set(err, errno, "/dev/null");
+		close_pair(ctl), close_pair(out), close_pair(errp);
+		return -1;
+	}
+	char ns[128], nsocks[16], stage[4096];
+	jail_format_clone_flags(v->clone_flags, ns, sizeof(ns));
+	snprintf(stage, sizeof(stage), "%s/stage", v->emp->cfg.run_dir);
+	snprintf(nsocks, sizeof(nsocks), "%zu", v->n_socks);
+	char *const argv[] = {v->emp->cfg.vassal_bin, "--name", v->name, "--origin", v->path,
+			      "--namespaces", ns, "--listen-fds", nsocks, "--stage-dir",
+			      stage, NULL};
+	struct child_fds f = {devnull, out[1], errp[1], ctl[1], cfgfd, v->sock_fds, v->n_socks};
+	pid_t emperor = getpid();
+	pid_t pid = clone_child(v->clone_flags);
+	if (pid == 0)
+		child_main(&f, argv, emperor);
+	int saved = errno;
+	close(ctl[1]), close(out[1]), close(errp[1]);
+	if (pid < 0) {
+		close(ctl[0]), close(out[0]), close(errp[0]);
+		return err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
+	}
+	v->pid = pid;
+	v->spawned_at = (int64_t)(ev_now(v->emp->loop) * 1000);
+	v->spawned_wall = (int64_t)time(NULL);
+	v->ready_at = 0;
+	watch_child(v, ctl[0], out[0], errp[0]);
+	log_info("vassal %s: spawned pid %d (namespaces: %s)", v->name, (int)pid,
+		 ns[0] ? ns : "none");
+	return 0;
+}
+
+void emp_send(struct emp_vassal *v, uint8_t cmd)
+{
+	if (v->ctl_fd >= 0)
+		ctl_send(v->ctl_fd, cmd, NULL, 0);
+}
+
+/* ---- what the vassal says ---- */
+
+static void handle_ctl(struct emp_vassal *v, const char *pkt, size_t n)
+{
+	switch ((uint8_t)pkt[0]) {
+	case CTL_V_READY:
+		emp_event(v, VE_READY);
+		break;
+	case CTL_V_HEARTBEAT:
+	case CTL_V_ACCEPTING:
+	case CTL_V_LOYAL:
+		emp_event(v, VE_HEARTBEAT);
+		break;
+	case CTL_V_VOLUNTARY:
+		log_info("vassal %s: leaving on its own", v->name);
+		break;
+	case CTL_V_ERROR:
+		snprintf(v->error, sizeof(v->error), "%.*s", (int)(n - 1), pkt + 1);
+		log_error("vassal %s: failed: %s", v->name, v->error);
+		break;
+	default:
+		log_warn("vassal %s: unknown control code %u (ignored)", v->name,
+			 (unsigned)(uint8_t)pkt[0]);
+	}
+}
+
+/* Bounded per wake-up: a chatty vassal cannot starve the others. */
+static void on_ctl(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	struct emp_vassal *v = container_of(w, struct emp_vassal, ctl_io);
+	for (int i = 0; i < 32 && v->ctl_fd >= 0; i++) {
+		char pkt[CTL_MAX];
+		ssize_t n = recv(v->ctl_fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/* closed: the exit (ev_child) tells the rest */
+			ev_io_stop(loop, w);
+			return;
+		}
+		handle_ctl(v, pkt, (size_t)n);
+	}
+}
+
+static void log_vassal_line(struct emp_vassal *v, const char *s, size_t n)
+{
+	log_write(v->log_chain ? v->log_chain : v->emp->cfg.log_chain, LOGL_INFO, v->name, s, n);
+}
+
+/* Split what arrived into lines; a line longer than the buffer is logged
+ * in pieces, so a tenant cannot make the emperor grow. */
+static void drain_lines(struct emp_vassal *v, struct buf *line, bool eof)
+{
+	char *nl;
+	while (line->len && (nl = memchr(line->data, '\n', line->len))) {
+		log_vassal_line(v, line->data, (size_t)(nl - line->data));
+		buf_consume(line, (size_t)(nl - line->data) + 1);
+	}
+	if (line->len && (eof || line->len >= EMP_LINE_MAX - 1)) {
+		log_vassal_line(v, line->data, line->len);
+		buf_reset(line);
+	}
+}
+
+static void read_output(struct emp_vassal *v, int fd, struct buf *line)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		char chunk[2048];
+		size_t room = EMP_LINE_MAX - 1 - line->len;
+		ssize_t n = read(fd, chunk, room < sizeof(chunk) ? room : sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) {
+				drain_lines(v, line, true);
+				ev_io *w = fd == v->out_fd ? &v->out_io : &v->err_io;
+				ev_io_stop(v->emp->loop, w);
+			}
+			return;
+		}
+		buf_append(line, chunk, (size_t)n);
+		drain_lines(v, line, false);
+	}
+}
+
+static void on_stdout(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct emp_vassal *v = container_of(w, struct emp_vassal, out_io);
+	read_output(v, v->out_fd, &v->out_line);
+}
+
+static void on_stderr(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct emp_vassal *v = container_of(w, struct emp_vassal, err_io);
+	read_output(v, v->err_fd, &v->err_line);
+}
+
+void emp_close_io(struct emp_vassal *v)
+{
+	struct ev_loop *loop = v->emp->loop;
+	ev_child_stop(loop, &v->child);
+	ev_io_stop(loop, &v->ctl_io);
+	ev_io_stop(loop, &v->out_io);
+	ev_io_stop(loop, &v->err_io);
+	int *fds[] = {&v->ctl_fd, &v->out_fd, &v->err_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	buf_free(&v->out_line);
+	buf_free(&v->err_line);
+}
+
+static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct emp_vassal *v = container_of(w, struct emp_vassal, child);
+	/* Pending messages (an error, the last lines) first. */
+	on_ctl(loop, &v->ctl_io, 0);
+	if (v->out_fd >= 0)
+		read_output(v, v->out_fd, &v->out_line);
+	if (v->err_fd >= 0)
+		read_output(v, v->err_fd, &v->err_line);
+	v->last_status = w->rstatus;
+	v->has_status = true;
+	emp_close_io(v);
+	v->pid = 0;
+	emp_event(v, VE_EXIT);
+}

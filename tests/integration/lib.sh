@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the integration tests. Sourcing it:
+#   - re-executes the test inside a fresh network namespace (unshare --net),
+#     with only its own loopback up, so nothing touches the host's network;
+#   - makes a temp dir $T holding the emperor.ini, vassals.d/, run dir and
+#     logs, removed on exit together with every process the test started
+#     (killed by PID);
+#   - gives ok/not_ok/check helpers printing "ok N - ..." / "not ok N - ...".
+# A test that cannot run where it must fails; it never passes by skipping.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN="$ROOT/${IMP_BUILD:-build}"
+
+if [ -z "${IMP_IN_NETNS:-}" ]; then
+	export IMP_IN_NETNS=1
+	exec unshare --net -- bash "$0" "$@"
+fi
+ip link set lo up || { echo "not ok 1 - cannot bring lo up in the test netns"; exit 1; }
+
+T=$(mktemp -d /tmp/imperium-test.XXXXXX)
+chmod 755 "$T"
+mkdir -p "$T/vassals.d"
+EMP_PID=
+TEST_N=0
+TEST_FAILED=0
+
+ok() { TEST_N=$((TEST_N + 1)); echo "ok $TEST_N - $*"; }
+not_ok() { TEST_N=$((TEST_N + 1)); TEST_FAILED=$((TEST_FAILED + 1)); echo "not ok $TEST_N - $*"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+
+# wait_for SECONDS COMMAND...: poll every 20 ms until the command succeeds
+# or SECONDS (wall clock, may be fractional) have passed.
+wait_for() {
+	local now=${EPOCHREALTIME/./}
+	local deadline=$((now + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000000 }')))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "${EPOCHREALTIME/./}" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$EMP_PID" ] && kill -0 "$EMP_PID" 2>/dev/null; then
+		kill -TERM "$EMP_PID" 2>/dev/null
+		wait_for 10 bash -c "! kill -0 $EMP_PID" || kill -KILL "$EMP_PID" 2>/dev/null
+	fi
+	if [ "$TEST_FAILED" -gt 0 ] && [ -f "$T/emperor.log" ]; then
+		echo "# last lines of the emperor's log:"
+		tail -n 40 "$T/emperor.log" | sed 's/^/#   /'
+	fi
+	rm -rf "$T"
+	[ "$TEST_FAILED" -eq 0 ] && exit "$rc"
+	exit 1
+}
+trap cleanup EXIT
+
+# emperor_ini [EXTRA LINES...]: write $T/emperor.ini.
+emperor_ini() {
+	{
+		echo "[emperor]"
+		echo "vassals = $T/vassals.d"
+		echo "stats = $T/stats.sock"
+		echo "run-dir = $T/run"
+		printf '%s\n' "$@"
+	} >"$T/emperor.ini"
+}
+
+start_emperor() {
+	"$BIN/emperor" -c "$T/emperor.ini" >>"$T/emperor.log" 2>&1 &
+	EMP_PID=$!
+	wait_for 5 test -S "$T/stats.sock"
+}
+
+# jailed_vassal NAME PORT [EXTRA LINES...]: a fully jailed demo vassal.
+jailed_vassal() {
+	local name=$1 port=$2; shift 2
+	{
+		echo "[vassal]"
+		echo "exec = /app/hello"
+		echo "socket = 127.0.0.1:$port"
+		echo "use-clone = ipc,uts,fs,pid,net"
+		echo "bind-ro = $BIN/hello:/app/hello"
+		echo "hostname = $name"
+		echo "uid = 65534"
+		printf '%s\n' "$@"
+	} >"$T/vassals.d/.$name.tmp"
+	mv "$T/vassals.d/.$name.tmp" "$T/vassals.d/$name.ini"
+}
+
+emperor_cli() { "$BIN/emperor" "$@" -s "$T/stats.sock"; }
+
+# vassal_field NAME FIELD: one field of a vassal in the stats JSON.
+vassal_field() {
+	emperor_cli stats | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+for v in doc["vassals"]:
+    if v["name"] == sys.argv[1]:
+        print(v[sys.argv[2]])
+' "$1" "$2"
+}
+
+vassal_state() { vassal_field "$1" state; }
+vassal_pid() { vassal_field "$1" pid; }
+is_state() { [ "$(vassal_state "$1")" = "$2" ]; }
+
+# app_pid NAME: the first child of the vassal process (the tenant's app).
+app_pid() {
+	local vp
+	vp=$(vassal_pid "$1") || return 1
+	[ -n "$vp" ] && [ "$vp" != 0 ] || return 1
+	awk '{print $1}' "/proc/$vp/task/$vp/children"
+}
+
+http_get() { curl -sS --max-time 3 "http://127.0.0.1:$1${2:-/}"; }
+
+log_has() { grep -q -- "$1" "$T/emperor.log"; }
+
+finish() {
+	echo "# $TEST_N checks, $TEST_FAILED failed"
+}
+
+export T BIN
+export -f vassal_field vassal_state vassal_pid is_state emperor_cli http_get app_pid log_has wait_for

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The vassal's config: which keys a vassal file may hold and how each value
+ * is checked, so that the emperor can refuse a broken file before it spawns
+ * anything and the vassal can check again what it was handed. Also the
+ * shell-like word splitting of `exec`, shared by the validator and by the
+ * vassal program that runs the command.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strndup */
+#endif
+#include "vassal/vassal.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "jail/jail.h"
+#include "vassal/internal.h"
+
+const char *const vsl_sections[] = {"vassal", "uwsgi", NULL};
+
+/* Only used to check jail keys; the real stage dir comes from the emperor. */
+#define VALIDATE_STAGE_DIR "/run/imperium/stage"
+
+/* ---- word splitting ---- */
+
+struct words {
+	char **v;
+	size_t n, cap;
+};
+
+static int words_init(struct words *w)
+{
+	w->n = 0;
+	w->cap = 8;
+	w->v = calloc(w->cap, sizeof(*w->v));
+	return w->v == NULL ? -1 : 0;
+}
+
+/* Append a copy of s[0..len) and keep the array NULL-terminated. */
+static int words_push(struct words *w, const char *s, size_t len)
+{
+	if (w->n + 2 > w->cap) {
+		size_t cap = w->cap * 2;
+		char **v = realloc(w->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		w->v = v;
+		w->cap = cap;
+	}
+	char *word = strndup(s, len);
+	if (word == NULL)
+		return -1;
+	w->v[w->n++] = word;
+	w->v[w->n] = NULL;
+	return 0;
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/*
+ * Copy one quoted or escaped run starting at *p (a quote or a backslash) into
+ * word[*len...]; leave *p on its last character. Returns 0 or -1 with *err.
+ */
+static int take_quoted(const char **p, char *word, size_t *len, struct err **err)
+{
+	const char *s = *p;
+	if (*s == '\\') {
+		if (s[1] == '\0')
+			return err_set(err, 0, "trailing backslash");
+		word[(*len)++] = s[1];
+		*p = s + 1;
+		return 0;
+	}
+	char quote = *s;
+	for (s++; *s != '\0' && *s != quote; s++) {
+		if (quote == '"' && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		word[(*len)++] = *s;
+	}
+	if (*s == '\0')
+		return err_set(err, 0, "unterminated %c quote", quote);
+	*p = s;
+	return 0;
+}
+
+int vsl_split_words(const char *s, char ***argv_out, struct err **err)
+{
+	struct words w = {0};
+	/* No word is longer than the input, so one scratch buffer suffices. */
+	_cleanup_free_ char *word = malloc(strlen(s) + 1);
+	size_t len = 0;
+	bool in_word = false;
+
+	if (word == NULL || words_init(&w) < 0)
+		goto oom;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (is_blank(*p)) {
+			if (in_word && words_push(&w, word, len) < 0)
+				goto oom;
+			in_word = false;
+			len = 0;
+			continue;
+		}
+		in_word = true;
+		if (*p == '\'' || *p == '"' || *p == '\\') {
+			if (take_quoted(&p, word, &len, err) < 0) {
+				vsl_free_words(w.v);
+				return -1;
+			}
+		} else {
+			word[len++] = *p;
+		}
+	}
+	if (in_word && words_push(&w, word, len) < 0)
+		goto oom;
+	*argv_out = w.v;
+	return (int)w.n;
+oom:
+	vsl_free_words(w.v);
+	return err_set(err, ENOMEM, "splitting command");
+}
+
+void vsl_free_words(char **argv)
+{
+	if (argv == NULL)
+		return;
+	for (char **p = argv; *p != NULL; p++)
+		free(*p);
+	free(argv);
+}
+
+/* ---- per-key checks ---- */
+
+/* Turn an error from a value parser into "ORIGIN:LINE: KEY: why" (some
+ * parsers name the key themselves). */
+static int entry_fail(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	size_t klen = strlen(e->key);
+	const char *msg = err_msg(*err);
+	if (strncmp(msg, e->key, klen) == 0 && msg[klen] == ':')
+		err_prefix(err, "%s:%u", c->origin, e->line);
+	else
+		err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
+	return -1;
+}
+
+static int check_exec(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	char **argv = NULL;
+	int n = vsl_split_words(e->value, &argv, err);
+	vsl_free_words(argv);
+	if (n < 0)
+		return entry_fail(c, e, err);
+	if (n == 0)
+		return cfg_error(c, e, err, "empty command");
+	return 0;
+}
+
+static int check_socket(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	struct addr a;
+	if (addr_parse(e->value, &a, err) < 0)
+		return entry_fail(c, e, err);
+	return 0;
+}
+
+static bool env_name_ok(const char *s, size_t len)
+{
+	if (len == 0 ||
+	    !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char ch = s[i];
+		if (!(ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9')))
+			return false;
+	}
+	return true;
+}
+
+static int check_env(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	const char *eq = strchr(e->value, '=');
+	if (eq == NULL)
+		return cfg_error(c, e, err, "'%s': expected NAME=VALUE", e->value);
+	if (!env_name_ok(e->value, (size_t)(eq - e->value)))
+		return cfg_error(c, e, err, "'%s': bad variable name", e->value);
+	return 0;
+}
+
+static int check_chdir(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	if (e->value[0] != '/')
+		return cfg_error(c, e, err, "'%s': not an absolute path", e->value);
+	if (strlen(e->value) >= PATH_MAX)
+		return cfg_error(c, e, err, "path too long");
+	return 0;
+}
+
+static int check_use_clone(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	unsigned long flags;
+	if (jail_parse_clone_flags(e->value, &flags, err) < 0)
+		return entry_fail(c, e, err);
+	return 0;
+}
+
+static int check_hook(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	if (e->value[0] == '\0')
+		return cfg_error(c, e, err, "empty command");
+	return 0;
+}
+
+static int check_log_encoder(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	struct log_chain *chain = NULL;
+	int r = log_chain_add(&chain, e->value, err);
+	log_chain_free(chain);
+	return r < 0 ? entry_fail(c, e, err) : 0;
+}
+
+static int check_heartbeat(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	uint64_t v;
+	return cfg_uint(c, e, VSL_HEARTBEAT_MIN, VSL_HEARTBEAT_MAX, &v, err);
+}
+
+typedef int (*check_fn)(const struct cfg *, const struct cfg_entry *, struct err **);
+
+static const struct {
+	const char *key;
+	check_fn check;
+} vsl_keys[] = {
+    {"exec", check_exec},
+    {"socket", check_socket},
+    {"env", check_env},
+    {"chdir", check_chdir},
+    {"use-clone", check_use_clone},
+    {"exec-as-root", check_hook},
+    {"log-encoder", check_log_encoder},
+    {"heartbeat", check_heartbeat},
+};
+
+static check_fn find_check(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(vsl_keys); i++)
+		if (strcmp(vsl_keys[i].key, key) == 0)
+			return vsl_keys[i].check;
+	return NULL;
+}
+
+/* The vassal's own keys plus the jail's, NULL-terminated, newly allocated. */
+static const char **known_keys_new(void)
+{
+	size_t n_jail = 0;
+	while (jail_cfg_keys[n_jail] != NULL)
+		n_jail++;
+	const char **known = calloc(ARRAY_SIZE(vsl_keys) + n_jail + 1, sizeof(*known));
+	if (known == NULL)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vsl_keys); i++)
+		known[n++] = vsl_keys[i].key;
+	for (size_t i = 0; i < n_jail; i++)
+		known[n++] = jail_cfg_keys[i];
+	return known;
+}
+
+/* Exactly one `exec`. */
+static int check_exec_count(const struct cfg *c, struct err **err)
+{
+	const struct cfg_entry *e = cfg_next(c, "exec", NULL);
+	if (e == NULL)
+		return err_set(err, 0, "%s: exec: required", c->origin);
+	e = cfg_next(c, "exec", e);
+	if (e != NULL)
+		return cfg_error(c, e, err, "given more than once");
+	return 0;
+}
+
+int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err)
+{
+	_cleanup_free_ const char **known = known_keys_new();
+	if (known == NULL)
+		return err_set(err, ENOMEM, "%s", c->origin);
+	if (cfg_check_keys(c, known, err) < 0)
+		return -1;
+	/* Values in file order, so the first bad line is the one reported. */
+	for (size_t i = 0; i < c->n; i++) {
+		check_fn check = find_check(c->entries[i].key);
+		if (check != NULL && check(c, &c->entries[i], err) < 0)
+			return -1;
+	}
+	if (check_exec_count(c, err) < 0)
+		return -1;
+	struct addr addrs[VSL_MAX_SOCKETS];
+	if (vsl_config_sockets(c, addrs, ARRAY_SIZE(addrs), err) < 0)
+		return -1;
+	struct jail_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	if (jail_spec_from_cfg(c, clone_flags, VALIDATE_STAGE_DIR, &spec, err) < 0)
+		return -1;
+	jail_spec_free(&spec);
+	return 0;
+}
+
+int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct err **err)
+{
+	size_t n = 0;
+	for (const struct cfg_entry *e = cfg_next(c, "socket", NULL); e != NULL;
+	     e = cfg_next(c, "socket", e)) {
+		if (n >= max || n >= VSL_MAX_SOCKETS)
+			return cfg_error(c, e, err, "too many sockets (at most %zu)",
+					 max < VSL_MAX_SOCKETS ? max : (size_t)VSL_MAX_SOCKETS);
+		if (addr_parse(e->value, &out[n], err) < 0)
+			return entry_fail(c, e, err);
+		n++;
+	}
+	return (int)n;
+}

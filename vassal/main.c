@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The vassal program. The emperor execs it inside the vassal's fresh
+ * namespaces with a fixed fd layout (core/ctl.h): 0 /dev/null, 1 and 2 pipes
+ * to the emperor's log, 3 the control channel, 4 the resolved config, 5.. the
+ * listening sockets. Startup, in order: read the arguments, check the fds,
+ * parse and validate the config, build the jail (jail_build), run the
+ * `exec-as-root` hooks while still privileged, lock the jail down
+ * (jail_lockdown), then hand over to the loop (loop.c) which runs the app.
+ * Any startup failure is sent to the emperor as CTL_V_ERROR with the message
+ * (naming file:line when it comes from the config). Exit codes: 0 stopped on
+ * request, 1 usage error or emperor gone, 2 setup failure, otherwise the
+ * app's own exit status (128+signal when it was killed).
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/ctl.h"
+#include "core/log.h"
+#include "jail/jail.h"
+#include "vassal/internal.h"
+#include "vassal/vassal.h"
+
+extern char **environ;
+
+struct opts {
+	const char *name;
+	const char *origin;
+	const char *stage_dir;
+	unsigned long clone_flags;
+	unsigned n_listen;
+};
+
+#define USAGE                                                                                      \
+	"usage: vassal --name NAME --origin PATH --namespaces FLAGS --listen-fds N "               \
+	"--stage-dir DIR"
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
+{
+	static const struct option longopts[] = {
+	    {"name", required_argument, NULL, 'n'},
+	    {"origin", required_argument, NULL, 'o'},
+	    {"namespaces", required_argument, NULL, 'N'},
+	    {"listen-fds", required_argument, NULL, 'l'},
+	    {"stage-dir", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *ns = NULL, *nfds = NULL;
+	int opt;
+	memset(o, 0, sizeof(*o));
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'o':
+			o->origin = optarg;
+			break;
+		case 'N':
+			ns = optarg;
+			break;
+		case 'l':
+			nfds = optarg;
+			break;
+		case 's':
+			o->stage_dir = optarg;
+			break;
+		default:
+			return err_set(err, 0, USAGE);
+		}
+	}
+	if (optind != argc || !o->name || !o->origin || !ns || !nfds || !o->stage_dir)
+		return err_set(err, 0, USAGE);
+	if (parse_uint(nfds, VSL_MAX_SOCKETS, &o->n_listen) < 0)
+		return err_set(err, 0, "--listen-fds '%s': expected 0..%d", nfds, VSL_MAX_SOCKETS);
+	if (jail_parse_clone_flags(ns, &o->clone_flags, err) < 0) {
+		err_prefix(err, "--namespaces");
+		return -1;
+	}
+	return 0;
+}
+
+/* The inherited fds must be there; none may leak into hooks or the app. */
+static int check_fds(unsigned n_listen, struct err **err)
+{
+	for (int fd = CTL_FD_CONTROL; fd < CTL_FD_LISTEN0 + (int)n_listen; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return err_set(err, errno, "inherited fd %d", fd);
+		if (fd != CTL_FD_CONFIG && !S_ISSOCK(st.st_mode))
+			return err_set(err, ENOTSOCK, "inherited fd %d", fd);
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+			return err_set(err, errno, "inherited fd %d", fd);
+	}
+	return 0;
+}
+
+/* Settings the loop needs, from a validated config. */
+static int load_settings(struct vassal *v, const struct opts *o, struct err **err)
+{
+	const struct cfg *c = v->cfg;
+	const struct cfg_entry *e = cfg_get(c, "exec");
+	if (vsl_split_words(e->value, &v->argv, err) < 0)
+		return -1;
+	e = cfg_get(c, "chdir");
+	v->chdir = e ? e->value : "/";
+	uint64_t hb = VSL_HEARTBEAT_DEFAULT;
+	e = cfg_get(c, "heartbeat");
+	if (e && cfg_uint(c, e, VSL_HEARTBEAT_MIN, VSL_HEARTBEAT_MAX, &hb, err) < 0)
+		return -1;
+	v->heartbeat = (unsigned)hb;
+	struct addr addrs[VSL_MAX_SOCKETS];
+	int n = vsl_config_sockets(c, addrs, VSL_MAX_SOCKETS, err);
+	if (n < 0)
+		return -1;
+	if ((unsigned)n != o->n_listen)
+		return err_set(err, 0, "%s: %d socket(s) configured but %u passed", c->origin, n,
+			       o->n_listen);
+	return 0;
+}
+
+/* One `exec-as-root` hook: /bin/sh -c CMD inside the jail, still as root. */
+static int run_hook(const struct cfg *c, const struct cfg_entry *e, struct err **err)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_set(err, errno, "%s:%u: exec-as-root: fork", c->origin, e->line);
+	if (pid == 0) {
+		char *const argv[] = {"/bin/sh", "-c", (char *)e->value, NULL};
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_set(err, errno, "%s:%u: exec-as-root: waitpid", c->origin,
+				       e->line);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return cfg_error(c, e, err, "'%s' exited with status %d", e->value,
+				 WEXITSTATUS(status));
+	return cfg_error(c, e, err, "'%s' killed by signal %d", e->value, WTERMSIG(status));
+}
+
+static int jail_up(const struct cfg *c, const struct jail_spec *spec, struct err **err)
+{
+	if (jail_build(spec, err) < 0)
+		return -1;
+	for (const struct cfg_entry *e = cfg_next(c, "exec-as-root", NULL); e != NULL;
+	     e = cfg_next(c, "exec-as-root", e))
+		if (run_hook(c, e, err) < 0)
+			return -1;
+	return jail_lockdown(spec, err);
+}
+
+static int setup(struct vassal *v, const struct opts *o, struct err **err)
+{
+	if (check_fds(o->n_listen, err) < 0)
+		return -1;
+	v->cfg = cfg_parse_fd(CTL_FD_CONFIG, o->origin, vsl_sections, CFG_RAW, err);
+	if (v->cfg == NULL)
+		return -1;
+	if (vsl_config_validate(v->cfg, o->clone_flags, err) < 0 || load_settings(v, o, err) < 0)
+		return -1;
+	struct jail_spec spec;
+	memset(&spec, 0, sizeof(spec));
+	if (jail_spec_from_cfg(v->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
+		return -1;
+	int r = jail_up(v->cfg, &spec, err);
+	jail_spec_free(&spec);
+	return r;
+}
+
+/* The end of a failed startup: the emperor gets the message, else stderr. */
+static int report(struct err **err, int code)
+{
+	const char *msg = err_msg(*err);
+	if (ctl_send(CTL_FD_CONTROL, CTL_V_ERROR, msg, strlen(msg)) < 0 || code == 1)
+		log_error("%s", msg);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct opts o;
+	struct vassal v = {.exec_fd = -1, .chdir = "/", .heartbeat = VSL_HEARTBEAT_DEFAULT};
+	int code;
+
+	/* Writes to a vanished emperor must fail with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	log_set_fd(STDERR_FILENO);
+	if (parse_args(argc, argv, &o, &err) < 0)
+		return report(&err, 1);
+	v.name = o.name;
+	v.n_listen = o.n_listen;
+	if (setenv("IMPERIUM_VASSAL", o.name, 1) < 0 || setup(&v, &o, &err) < 0) {
+		if (err == NULL)
+			err_set(&err, errno, "setenv");
+		code = report(&err, 2);
+	} else {
+		code = vsl_loop_run(&v);
+	}
+	vsl_free_words(v.argv);
+	cfg_free(v.cfg);
+	return code;
+}
