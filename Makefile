@@ -63,14 +63,15 @@ $(BUILD)/hello: vassal/demo/hello.c
 # Unit tests link the library; check_emperor_* also link the emperor's
 # objects (all but main.o).
 EMP_LIBOBJ := $(filter-out $(BUILD)/obj/emperor/main.o,$(EMP_OBJ))
+EMP_LIBSOBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/san/%,$(EMP_LIBOBJ))
 
 $(BUILD)/tests/check_emperor_%: tests/unit/check_emperor_%.c $(BUILD)/libimperium.a $(EMP_LIBOBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(EMP_LIBOBJ) $(BUILD)/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/san/tests/check_emperor_%: tests/unit/check_emperor_%.c $(BUILD)/san/libimperium.a $(EMP_LIBOBJ:$(BUILD)/obj/%=$(BUILD)/san/%)
+$(BUILD)/san/tests/check_emperor_%: tests/unit/check_emperor_%.c $(BUILD)/san/libimperium.a $(EMP_LIBSOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $< $(EMP_LIBOBJ:$(BUILD)/obj/%=$(BUILD)/san/%) $(BUILD)/san/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
+	$(CC) $(CFLAGS) $(SAN) $(PKG_CFLAGS) -o $@ $< $(EMP_LIBSOBJ) $(BUILD)/san/libimperium.a $(PKG_LIBS) $(CHECK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libimperium.a
 	@mkdir -p $(dir $@)
@@ -94,7 +95,7 @@ deps:
 	fi
 
 unit: $(UNIT_BIN)
-unit-san: $(UNIT_SBIN)
+unit-san: $(EMP_LIBSOBJ) $(UNIT_SBIN)
 fuzz-replay: $(FUZZ_BIN)
 
 # The whole suite: unit tests, the same under ASan+UBSan, fuzz corpus

@@ -53,14 +53,14 @@ struct parser {
 	const char *const *sections;
 	unsigned flags;
 	unsigned line;
-	bool in_section;    /* a header has been seen */
-	bool keep;          /* the current section is one we keep */
-	bool seen_wanted;   /* one of the wanted sections appeared */
+	bool in_section;  /* a header has been seen */
+	bool keep;	  /* the current section is one we keep */
+	bool seen_wanted; /* one of the wanted sections appeared */
 	struct cfg *c;
-	size_t cap;         /* allocated slots in c->entries */
-	size_t out_size;    /* bytes cfg_write_fd would write, header excluded */
-	struct buf val;     /* the value being expanded */
-	char *abs;          /* absolute origin for magic placeholders (lazy) */
+	size_t cap;		     /* allocated slots in c->entries */
+	size_t out_size;	     /* bytes cfg_write_fd would write, header excluded */
+	struct buf val;		     /* the value being expanded */
+	char *abs;		     /* absolute origin for magic placeholders (lazy) */
 	uint32_t index[INDEX_SLOTS]; /* entry index + 1, 0 when free */
 };
 
@@ -542,8 +542,8 @@ static int put_entry(struct buf *b, const char *origin, const struct cfg_entry *
 	if (e->line <= prev)
 		return err_set(err, EINVAL, "%s:%u: entry out of line order", origin, e->line);
 	if (!valid_key(e->key, strlen(e->key)) || !writable_value(e->value))
-		return err_set(err, EINVAL, "%s:%u: %.*s: cannot be written back", origin,
-			       e->line, KEY_MAX, e->key);
+		return err_set(err, EINVAL, "%s:%u: %.*s: cannot be written back", origin, e->line,
+			       KEY_MAX, e->key);
 	size_t gap = e->line - prev - 1;
 	if (gap > CFG_MAX_FILE || buf_reserve(b, gap) < 0)
 		return err_set(err, E2BIG, "%s:%u: config too large to write", origin, e->line);
@@ -559,8 +559,8 @@ int cfg_write_fd(const struct cfg *c, int fd, const char *section, struct err **
 {
 	const char *origin = c->origin ? c->origin : "-";
 	if (section == NULL || !valid_key(section, strlen(section)))
-		return err_set(err, EINVAL, "%s: cannot write section name '%.*s'", origin,
-			       KEY_MAX, section ? section : "");
+		return err_set(err, EINVAL, "%s: cannot write section name '%.*s'", origin, KEY_MAX,
+			       section ? section : "");
 	_cleanup_buf_ struct buf b = BUF_INIT;
 	b.max = CFG_MAX_FILE;
 	if (buf_printf(&b, "[%s]\n", section) < 0)
@@ -586,8 +586,7 @@ const struct cfg_entry *cfg_get(const struct cfg *c, const char *key)
 	return NULL;
 }
 
-const struct cfg_entry *cfg_next(const struct cfg *c, const char *key,
-				 const struct cfg_entry *prev)
+const struct cfg_entry *cfg_next(const struct cfg *c, const char *key, const struct cfg_entry *prev)
 {
 	size_t i = prev ? (size_t)(prev - c->entries) + 1 : 0;
 	for (; i < c->n; i++)
@@ -749,8 +748,8 @@ static uint64_t duration_unit(const char *q, uint64_t bare)
 	return 0;
 }
 
-int cfg_duration(const struct cfg *c, const struct cfg_entry *e, uint64_t unit_ms,
-		 uint64_t *out_ms, struct err **err)
+int cfg_duration(const struct cfg *c, const struct cfg_entry *e, uint64_t unit_ms, uint64_t *out_ms,
+		 struct err **err)
 {
 	if (e == NULL)
 		return cfg_error(c, NULL, err, "missing duration entry");
@@ -758,8 +757,8 @@ int cfg_duration(const struct cfg *c, const struct cfg_entry *e, uint64_t unit_m
 	const char *q = parse_digits(e->value, &v);
 	uint64_t unit = q ? duration_unit(q, unit_ms) : 0;
 	if ((q == NULL && errno == EINVAL) || (q != NULL && unit == 0 && *q != '\0'))
-		return cfg_error(c, e, err, "expected a duration like 500ms, 30s, 5m or 1h, got '%s'",
-				 e->value);
+		return cfg_error(
+		    c, e, err, "expected a duration like 500ms, 30s, 5m or 1h, got '%s'", e->value);
 	if (q == NULL || mul_checked(v, unit, out_ms) < 0)
 		return cfg_error(c, e, err, "duration '%s' is too large", e->value);
 	return 0;

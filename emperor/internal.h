@@ -158,6 +158,8 @@ void emp_vassal_remove(struct emp_vassal *v);
 
 /* lifecycle.c */
 void emp_event(struct emp_vassal *v, enum emp_event ev);
+/* The callback of every vassal's timer: feeds VE_TIMER to the lifecycle. */
+void emp_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 const char *emp_state_name(enum emp_state s);
 const char *emp_event_name(enum emp_event ev);
 uint64_t emp_backoff_ms(const struct emp_config *c, unsigned failures);

@@ -331,6 +331,12 @@ static const handler_fn table[ST__COUNT][VE__COUNT] = {
 };
 /* clang-format on */
 
+void emp_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	emp_event(container_of(w, struct emp_vassal, timer), VE_TIMER);
+}
+
 void emp_event(struct emp_vassal *v, enum emp_event ev)
 {
 	if (v->state >= ST__COUNT || ev >= VE__COUNT || table[v->state][ev] == NULL) {

@@ -43,7 +43,7 @@ struct emp_vassal *emp_vassal_add(struct emp *e, const char *name, const char *p
 	for (size_t i = 0; i < VSL_MAX_SOCKETS; i++)
 		v->sock_fds[i] = -1;
 	v->out_line.max = v->err_line.max = EMP_LINE_MAX;
-	ev_init(&v->timer, NULL);
+	ev_init(&v->timer, emp_timer_cb);
 	e->vassals[slot] = v;
 	e->n_vassals++;
 	return v;

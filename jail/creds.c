@@ -20,14 +20,14 @@
 #define PW_BUF_MAX (1u << 20)
 
 const struct jail_rlimit_key jail_rlimit_keys[] = {
-	{"rlimit-as", RLIMIT_AS},	      {"rlimit-core", RLIMIT_CORE},
-	{"rlimit-cpu", RLIMIT_CPU},	      {"rlimit-data", RLIMIT_DATA},
-	{"rlimit-fsize", RLIMIT_FSIZE},	      {"rlimit-locks", RLIMIT_LOCKS},
-	{"rlimit-memlock", RLIMIT_MEMLOCK},   {"rlimit-msgqueue", RLIMIT_MSGQUEUE},
-	{"rlimit-nice", RLIMIT_NICE},	      {"rlimit-nofile", RLIMIT_NOFILE},
-	{"rlimit-nproc", RLIMIT_NPROC},	      {"rlimit-rss", RLIMIT_RSS},
-	{"rlimit-rtprio", RLIMIT_RTPRIO},     {"rlimit-sigpending", RLIMIT_SIGPENDING},
-	{"rlimit-stack", RLIMIT_STACK},
+    {"rlimit-as", RLIMIT_AS},		{"rlimit-core", RLIMIT_CORE},
+    {"rlimit-cpu", RLIMIT_CPU},		{"rlimit-data", RLIMIT_DATA},
+    {"rlimit-fsize", RLIMIT_FSIZE},	{"rlimit-locks", RLIMIT_LOCKS},
+    {"rlimit-memlock", RLIMIT_MEMLOCK}, {"rlimit-msgqueue", RLIMIT_MSGQUEUE},
+    {"rlimit-nice", RLIMIT_NICE},	{"rlimit-nofile", RLIMIT_NOFILE},
+    {"rlimit-nproc", RLIMIT_NPROC},	{"rlimit-rss", RLIMIT_RSS},
+    {"rlimit-rtprio", RLIMIT_RTPRIO},	{"rlimit-sigpending", RLIMIT_SIGPENDING},
+    {"rlimit-stack", RLIMIT_STACK},
 };
 const size_t jail_n_rlimit_keys = ARRAY_SIZE(jail_rlimit_keys);
 

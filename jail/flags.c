@@ -16,9 +16,9 @@ static const struct {
 	const char *name;
 	unsigned long flag;
 } ns_names[] = {
-	{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},  {"fs", CLONE_NEWNS},
-	{"pid", CLONE_NEWPID}, {"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER},
-	{"cgroup", CLONE_NEWCGROUP},
+    {"ipc", CLONE_NEWIPC},	 {"uts", CLONE_NEWUTS}, {"fs", CLONE_NEWNS},
+    {"pid", CLONE_NEWPID},	 {"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP},
 };
 
 #define NS_EXPECTED "ipc,uts,fs,pid,net,user,cgroup"
@@ -55,7 +55,8 @@ int jail_parse_clone_flags(const char *spec, unsigned long *flags, struct err **
 			end--;
 		unsigned long f = ns_flag(p + start, end - start);
 		if (f == 0)
-			return err_set(err, 0, "unknown namespace '%.*s' (expected " NS_EXPECTED ")",
+			return err_set(err, 0,
+				       "unknown namespace '%.*s' (expected " NS_EXPECTED ")",
 				       (int)(end - start), p + start);
 		out |= f;
 		if (p[n] == '\0')
@@ -75,8 +76,8 @@ void jail_format_clone_flags(unsigned long flags, char *out, size_t outlen)
 	for (size_t i = 0; i < ARRAY_SIZE(ns_names); i++) {
 		if (!(flags & ns_names[i].flag))
 			continue;
-		int n = snprintf(out + used, outlen - used, "%s%s", used ? "," : "",
-				 ns_names[i].name);
+		int n =
+		    snprintf(out + used, outlen - used, "%s%s", used ? "," : "", ns_names[i].name);
 		if (n < 0 || (size_t)n >= outlen - used) {
 			out[used] = '\0'; /* too small: keep the whole names that fit */
 			return;

@@ -25,7 +25,7 @@ static inline void jail_cap_freep(cap_t *c)
 /* The rlimit-* keys, in jail_cfg_keys order. */
 struct jail_rlimit_key {
 	const char *key; /* "rlimit-nofile" */
-	int resource;    /* RLIMIT_NOFILE */
+	int resource;	 /* RLIMIT_NOFILE */
 };
 
 extern const struct jail_rlimit_key jail_rlimit_keys[];

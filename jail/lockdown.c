@@ -144,9 +144,8 @@ static int no_new_privs(struct err **err)
 
 int jail_lockdown(const struct jail_spec *spec, struct err **err)
 {
-	if (set_rlimits(spec, err) < 0 || set_ids(spec, err) < 0 ||
-	    limit_bounding(spec, err) < 0 || set_caps(spec, err) < 0 ||
-	    set_ambient(spec, err) < 0 || no_new_privs(err) < 0) {
+	if (set_rlimits(spec, err) < 0 || set_ids(spec, err) < 0 || limit_bounding(spec, err) < 0 ||
+	    set_caps(spec, err) < 0 || set_ambient(spec, err) < 0 || no_new_privs(err) < 0) {
 		err_prefix(err, "lockdown");
 		return -1;
 	}

@@ -14,13 +14,16 @@
  *                      here propagates to the host and nothing the host
  *                      mounts later appears in the jail.
  *   2. stage_root      a tmpfs (mode 0755) at spec->stage_dir, or a
- *                      recursive read-only bind of `rootfs` there.
+ *                      recursive bind of `rootfs` there, made read-only,
+ *                      nosuid and nodev down the whole tree (restrict_tree).
  *   3. stage_mount     each bind-ro, bind-rw and tmpfs in file order; mount
  *                      points are created without ever following a symlink
  *                      inside the new root (path.c) and targeted through
  *                      /proc/self/fd. A symlink source (/bin -> usr/bin) is
  *                      recreated as the same symlink, and its resolved
- *                      target is bound at the same path inside.
+ *                      target is bound at the same path inside. bind-ro
+ *                      trees become read-only, nosuid, nodev; bind-rw
+ *                      trees nosuid.
  *   4. jail_mount_proc, jail_mount_dev (dev.c): a fresh /proc, which shows
  *                      the jail's own pid namespace, and a minimal /dev.
  *   5. pivot_dance     crun's: pivot_root(".", ".") from inside the new root
@@ -67,7 +70,8 @@ static int userns_root(const struct jail_spec *spec, struct err **err)
 	if (setgroups(0, NULL) < 0)
 		return err_set(err, errno, "user namespace: setgroups");
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-		return err_set(err, errno, "user namespace: become root (are the id maps written?)");
+		return err_set(err, errno,
+			       "user namespace: become root (are the id maps written?)");
 	return 0;
 }
 
@@ -119,9 +123,9 @@ static int remount(int fd, unsigned long add, struct err **err)
 	static const struct {
 		unsigned long st, ms;
 	} map[] = {
-		{ST_RDONLY, MS_RDONLY},	  {ST_NOSUID, MS_NOSUID},	  {ST_NODEV, MS_NODEV},
-		{ST_NOEXEC, MS_NOEXEC},	  {ST_NOATIME, MS_NOATIME},	  {ST_NODIRATIME, MS_NODIRATIME},
-		{ST_RELATIME, MS_RELATIME},
+	    {ST_RDONLY, MS_RDONLY},	{ST_NOSUID, MS_NOSUID},	  {ST_NODEV, MS_NODEV},
+	    {ST_NOEXEC, MS_NOEXEC},	{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+	    {ST_RELATIME, MS_RELATIME},
 	};
 	unsigned long flags = MS_BIND | MS_REMOUNT | add;
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
@@ -132,6 +136,27 @@ static int remount(int fd, unsigned long add, struct err **err)
 	if (mount(NULL, p, NULL, flags, NULL) < 0)
 		return err_set(err, errno, "remount");
 	return 0;
+}
+
+/*
+ * Add @ms (MS_RDONLY, MS_NOSUID, MS_NODEV) to the bind mount @fd is the
+ * root of and to every mount below it, so that `bind-ro = /sys` does not
+ * leave /sys/fs/cgroup writable. mount_setattr(2) only adds, so locked
+ * flags stay as they are; kernels before 5.12 lack it, and there only the
+ * top mount is remounted.
+ */
+static int restrict_tree(int fd, unsigned long ms, struct err **err)
+{
+	struct mount_attr attr = {
+	    .attr_set = (ms & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+			(ms & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+			(ms & MS_NODEV ? MOUNT_ATTR_NODEV : 0),
+	};
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return err_set(err, errno, "mount_setattr");
+	return remount(fd, ms, err);
 }
 
 static int stage_root(const struct jail_spec *spec, int *rootfd, struct err **err)
@@ -150,7 +175,8 @@ static int stage_root(const struct jail_spec *spec, int *rootfd, struct err **er
 	*rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*rootfd < 0)
 		return err_set(err, errno, "root %s: open", dir);
-	if (spec->rootfs != NULL && remount(*rootfd, MS_RDONLY | MS_NOSUID | MS_NODEV, err) < 0) {
+	if (spec->rootfs != NULL &&
+	    restrict_tree(*rootfd, MS_RDONLY | MS_NOSUID | MS_NODEV, err) < 0) {
 		err_prefix(err, "rootfs %s -> %s", spec->rootfs, dir);
 		return -1;
 	}
@@ -175,7 +201,7 @@ static int bind_one(int rootfd, const char *src, const char *dst, bool ro, struc
 	_cleanup_close_ int top = jail_path_at(rootfd, dst, leaf, err);
 	if (top < 0)
 		return -1;
-	return remount(top, ro ? MS_RDONLY | MS_NOSUID | MS_NODEV : MS_NOSUID, err);
+	return restrict_tree(top, ro ? MS_RDONLY | MS_NOSUID | MS_NODEV : MS_NOSUID, err);
 }
 
 /* A symlink source: the same link at DST, its target bound where it points. */
@@ -311,7 +337,7 @@ static int pivot_user(const struct jail_spec *spec, struct err **err)
 	    jail_mount_proc(newfd, err) < 0)
 		return -1;
 	int r = strcmp(spec->pivot_old, ".") == 0 ? pivot_dance(newfd, err)
-						   : pivot_old(newfd, spec->pivot_old, err);
+						  : pivot_old(newfd, spec->pivot_old, err);
 	if (r < 0)
 		err_prefix(err, "pivot-root %s %s", new_root, spec->pivot_old);
 	return r;
@@ -342,23 +368,28 @@ static int set_hostname(const struct jail_spec *spec, struct err **err)
 {
 	if (spec->hostname == NULL)
 		return 0;
-	if (!(spec->clone_flags & CLONE_NEWUTS))
-		return err_set(err, EINVAL, "hostname %s: refusing without the uts namespace",
-			       spec->hostname);
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return err_set(err, errno, "hostname %s: sethostname", spec->hostname);
 	return 0;
 }
 
+/* A jail must never change the host: refuse before touching anything. */
+static int check_namespaces(const struct jail_spec *spec, struct err **err)
+{
+	bool fs_keys = spec->rootfs != NULL || spec->pivot_new != NULL || spec->n_mounts > 0;
+	if (fs_keys && !(spec->clone_flags & CLONE_NEWNS))
+		return err_set(err, EINVAL, "refusing to mount without the fs namespace");
+	if (spec->hostname != NULL && !(spec->clone_flags & CLONE_NEWUTS))
+		return err_set(err, EINVAL, "hostname %s: refusing without the uts namespace",
+			       spec->hostname);
+	return 0;
+}
+
 int jail_build(const struct jail_spec *spec, struct err **err)
 {
-	if (userns_root(spec, err) < 0)
+	if (check_namespaces(spec, err) < 0 || userns_root(spec, err) < 0)
 		return -1;
-	bool fs_keys = spec->rootfs != NULL || spec->pivot_new != NULL || spec->n_mounts > 0;
-	if (!(spec->clone_flags & CLONE_NEWNS)) {
-		if (fs_keys)
-			return err_set(err, EINVAL, "refusing to mount without the fs namespace");
-	} else {
+	if (spec->clone_flags & CLONE_NEWNS) {
 		/* Modes below are meant exactly (0755 dirs, 0666 nodes, 1777 tmp). */
 		mode_t saved = umask(0);
 		int r = build_fs(spec, err);

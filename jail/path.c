@@ -69,7 +69,8 @@ static int open_file(int dirfd, const char *name, const char *shown, struct err 
 	const int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 	_cleanup_close_ int fd = openat(dirfd, name, flags);
 	if (fd < 0 && errno == ENOENT) {
-		int w = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		int w =
+		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (w < 0 && errno != EEXIST)
 			return err_set(err, errno, "create %s", shown);
 		if (w >= 0)
@@ -156,6 +157,7 @@ int jail_symlink_at(int rootfd, const char *path, const char *target, struct err
 		return err_set(err, errno == EINVAL ? EEXIST : errno, "symlink %s", path);
 	cur[n] = '\0';
 	if (strcmp(cur, target) != 0)
-		return err_set(err, 0, "%s: already a symlink to '%s', not '%s'", path, cur, target);
+		return err_set(err, 0, "%s: already a symlink to '%s', not '%s'", path, cur,
+			       target);
 	return 0;
 }

@@ -23,11 +23,31 @@
 #include <sys/stat.h>
 
 const char *const jail_cfg_keys[] = {
-	"rootfs",	 "pivot-root",	    "bind-ro",	       "bind-rw",	"tmpfs",
-	"hostname",	 "uid",		    "gid",	       "cap",		"rlimit-as",
-	"rlimit-core",	 "rlimit-cpu",	    "rlimit-data",     "rlimit-fsize",	"rlimit-locks",
-	"rlimit-memlock", "rlimit-msgqueue", "rlimit-nice",     "rlimit-nofile", "rlimit-nproc",
-	"rlimit-rss",	 "rlimit-rtprio",   "rlimit-sigpending", "rlimit-stack", NULL,
+    "rootfs",
+    "pivot-root",
+    "bind-ro",
+    "bind-rw",
+    "tmpfs",
+    "hostname",
+    "uid",
+    "gid",
+    "cap",
+    "rlimit-as",
+    "rlimit-core",
+    "rlimit-cpu",
+    "rlimit-data",
+    "rlimit-fsize",
+    "rlimit-locks",
+    "rlimit-memlock",
+    "rlimit-msgqueue",
+    "rlimit-nice",
+    "rlimit-nofile",
+    "rlimit-nproc",
+    "rlimit-rss",
+    "rlimit-rtprio",
+    "rlimit-sigpending",
+    "rlimit-stack",
+    NULL,
 };
 
 /*
@@ -158,7 +178,8 @@ static int parse_pivot(const struct cfg *c, struct jail_spec *spec, struct err *
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cfg_entry *o = &c->entries[i];
 		if (strcmp(o->key, "rootfs") == 0 || is_mount_key(o->key))
-			return cfg_error(c, o, err, "pivot-root cannot be combined with %s (see line %u)",
+			return cfg_error(c, o, err,
+					 "pivot-root cannot be combined with %s (see line %u)",
 					 o->key, e->line);
 	}
 	return 0;

@@ -130,9 +130,8 @@ static void replay(const char *path)
 	}
 	for (int i = 0; i < n; i++) {
 		char full[4096];
-		if (names[i]->d_name[0] != '.' &&
-		    snprintf(full, sizeof(full), "%s/%s", path, names[i]->d_name) <
-			    (int)sizeof(full))
+		if (names[i]->d_name[0] != '.' && snprintf(full, sizeof(full), "%s/%s", path,
+							   names[i]->d_name) < (int)sizeof(full))
 			replay_file(full);
 		free(names[i]);
 	}

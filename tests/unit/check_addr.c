@@ -503,6 +503,32 @@ START_TEST(test_tcp6_listen_connect)
 }
 END_TEST
 
+START_TEST(test_tcp6_any_is_v6_only)
+{
+	/* [::] must not take the IPv4 port too: a v4 listener on it still works */
+	char text[64];
+	int port = free_port(AF_INET6, "::");
+	snprintf(text, sizeof(text), "[::]:%d", port);
+	int l6 = listen_ok(text, false, 0);
+	int v6only = 0;
+	socklen_t len = sizeof(v6only);
+	ck_assert_int_eq(getsockopt(l6, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len), 0);
+	ck_assert_int_eq(v6only, 1);
+	snprintf(text, sizeof(text), ":%d", port);
+	int l4 = listen_ok(text, false, 0);
+	snprintf(text, sizeof(text), "127.0.0.1:%d", port);
+	int c4 = connect_ok(text);
+	round_trip(l4, c4);
+	snprintf(text, sizeof(text), "[::1]:%d", port);
+	int c6 = connect_ok(text);
+	round_trip(l6, c6);
+	close(c6);
+	close(c4);
+	close(l4);
+	close(l6);
+}
+END_TEST
+
 START_TEST(test_connect_refused)
 {
 	char text[128];
@@ -598,6 +624,7 @@ static Suite *addr_suite(void)
 	    {"abstract_listen_connect", test_abstract_listen_connect},
 	    {"tcp4_listen_connect", test_tcp4_listen_connect},
 	    {"tcp6_listen_connect", test_tcp6_listen_connect},
+	    {"tcp6_any_is_v6_only", test_tcp6_any_is_v6_only},
 	    {"connect_refused", test_connect_refused},
 	    {"fd_listen", test_fd_listen},
 	    {"fd_not_listening", test_fd_not_listening},
@@ -605,7 +632,8 @@ static Suite *addr_suite(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
 		tcase_set_timeout(tc, 10);
-		tcase_add_checked_fixture(tc, setup_tmpdir, teardown_tmpdir);
+		/* unchecked: runs in the runner, so teardown happens even when the test fails */
+		tcase_add_unchecked_fixture(tc, setup_tmpdir, teardown_tmpdir);
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}

@@ -314,9 +314,11 @@ START_TEST(test_env)
 	parse_fails("[vassal]\nk = $(IMP_CFG_A\n", 0, ORIGIN ":2: k: unterminated placeholder $(");
 	/* A line break cannot come in through the environment. */
 	ck_assert_int_eq(setenv("IMP_CFG_NL", "a\nb", 1), 0);
-	parse_fails("[vassal]\n\nk = $(IMP_CFG_NL)\n", 0, ORIGIN ":3: k: value contains a line break");
+	parse_fails("[vassal]\n\nk = $(IMP_CFG_NL)\n", 0,
+		    ORIGIN ":3: k: value contains a line break");
 	ck_assert_int_eq(setenv("IMP_CFG_CR", "a\r", 1), 0);
-	parse_fails("[vassal]\nk = $(IMP_CFG_CR)\n", 0, ORIGIN ":2: k: value contains a line break");
+	parse_fails("[vassal]\nk = $(IMP_CFG_CR)\n", 0,
+		    ORIGIN ":2: k: value contains a line break");
 }
 END_TEST
 
@@ -326,8 +328,8 @@ START_TEST(test_magic_absolute)
 			   "p = %p\ns = %s\nd = %d\ne = %e\nn = %n\nc = %c\npct = %%\n"
 			   "mix = %d%n.sock\n";
 	struct err *err = NULL;
-	struct cfg *c = cfg_parse_buf("/etc/imp/vassals.d/app.ini", text, strlen(text), sections,
-				      0, &err);
+	struct cfg *c =
+	    cfg_parse_buf("/etc/imp/vassals.d/app.ini", text, strlen(text), sections, 0, &err);
 	ck_assert_msg(c != NULL, "%s", err_msg(err));
 	ck_assert_str_eq(value_of(c, "p"), "/etc/imp/vassals.d/app.ini");
 	ck_assert_str_eq(value_of(c, "s"), "app.ini");
@@ -398,8 +400,8 @@ END_TEST
 
 START_TEST(test_raw)
 {
-	struct cfg *c = parse_flags("[vassal]\na = %(b) $(NOPE_X) %% %p 50%\nb = %(\n", CFG_RAW,
-				    NULL);
+	struct cfg *c =
+	    parse_flags("[vassal]\na = %(b) $(NOPE_X) %% %p 50%\nb = %(\n", CFG_RAW, NULL);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(value_of(c, "a"), "%(b) $(NOPE_X) %% %p 50%");
 	ck_assert_str_eq(value_of(c, "b"), "%(");
@@ -856,28 +858,28 @@ START_TEST(test_parse_size)
 		const char *s;
 		uint64_t v;
 	} good[] = {
-		{"0", 0},
-		{"123", 123},
-		{"1k", 1024},
-		{"1K", 1024},
-		{"64M", 64ull << 20},
-		{"64m", 64ull << 20},
-		{"64MB", 64ull << 20},
-		{"64mb", 64ull << 20},
-		{"2G", 2ull << 30},
-		{"3t", 3ull << 40},
-		{"100b", 100},
-		{"100B", 100},
-		{"16777215T", 16777215ull << 40},
-		{"18446744073709551615", UINT64_MAX},
+	    {"0", 0},
+	    {"123", 123},
+	    {"1k", 1024},
+	    {"1K", 1024},
+	    {"64M", 64ull << 20},
+	    {"64m", 64ull << 20},
+	    {"64MB", 64ull << 20},
+	    {"64mb", 64ull << 20},
+	    {"2G", 2ull << 30},
+	    {"3t", 3ull << 40},
+	    {"100b", 100},
+	    {"100B", 100},
+	    {"16777215T", 16777215ull << 40},
+	    {"18446744073709551615", UINT64_MAX},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
 		uint64_t v = 0;
 		ck_assert_msg(cfg_parse_size(good[i].s, &v) == 0, "%s", good[i].s);
 		ck_assert_uint_eq(v, good[i].v);
 	}
-	const char *inval[] = {"", "M", "1.5G", "-1", "+1", " 1", "1 M", "64MBB", "64X",
-			       "64Mi", "0x10", "1kk", "b"};
+	const char *inval[] = {"",	"M",   "1.5G", "-1",   "+1",  " 1", "1 M",
+			       "64MBB", "64X", "64Mi", "0x10", "1kk", "b"};
 	for (size_t i = 0; i < ARRAY_SIZE(inval); i++) {
 		uint64_t v = 7;
 		errno = 0;
@@ -970,37 +972,37 @@ static Suite *cfg_suite(void)
 		const char *name;
 		const TTest *test;
 	} cases[] = {
-		{"basic", test_basic},
-		{"crlf", test_crlf},
-		{"repeated_keys", test_repeated_keys},
-		{"sections", test_sections},
-		{"no_section", test_no_section},
-		{"syntax_errors", test_syntax_errors},
-		{"nul_byte", test_nul_byte},
-		{"key_placeholder", test_key_placeholder},
-		{"single_pass", test_single_pass},
-		{"literal_percent", test_literal_percent},
-		{"env", test_env},
-		{"magic_absolute", test_magic_absolute},
-		{"magic_relative", test_magic_relative},
-		{"raw", test_raw},
-		{"value_limit", test_value_limit},
-		{"line_limit", test_line_limit},
-		{"file_limit", test_file_limit},
-		{"entry_limit", test_entry_limit},
-		{"many_keys_lookup", test_many_keys_lookup},
-		{"round_trip", test_round_trip},
-		{"round_trip_max", test_round_trip_max},
-		{"resolved_too_large", test_resolved_too_large},
-		{"write_errors", test_write_errors},
-		{"parse_file", test_parse_file},
-		{"check_keys", test_check_keys},
-		{"cfg_error", test_cfg_error},
-		{"bool", test_bool},
-		{"uint", test_uint},
-		{"parse_size", test_parse_size},
-		{"size", test_size},
-		{"duration", test_duration},
+	    {"basic", test_basic},
+	    {"crlf", test_crlf},
+	    {"repeated_keys", test_repeated_keys},
+	    {"sections", test_sections},
+	    {"no_section", test_no_section},
+	    {"syntax_errors", test_syntax_errors},
+	    {"nul_byte", test_nul_byte},
+	    {"key_placeholder", test_key_placeholder},
+	    {"single_pass", test_single_pass},
+	    {"literal_percent", test_literal_percent},
+	    {"env", test_env},
+	    {"magic_absolute", test_magic_absolute},
+	    {"magic_relative", test_magic_relative},
+	    {"raw", test_raw},
+	    {"value_limit", test_value_limit},
+	    {"line_limit", test_line_limit},
+	    {"file_limit", test_file_limit},
+	    {"entry_limit", test_entry_limit},
+	    {"many_keys_lookup", test_many_keys_lookup},
+	    {"round_trip", test_round_trip},
+	    {"round_trip_max", test_round_trip_max},
+	    {"resolved_too_large", test_resolved_too_large},
+	    {"write_errors", test_write_errors},
+	    {"parse_file", test_parse_file},
+	    {"check_keys", test_check_keys},
+	    {"cfg_error", test_cfg_error},
+	    {"bool", test_bool},
+	    {"uint", test_uint},
+	    {"parse_size", test_parse_size},
+	    {"size", test_size},
+	    {"duration", test_duration},
 	};
 	Suite *s = suite_create("cfg");
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

@@ -26,8 +26,8 @@
 #include "jail/jail.h"
 
 #define ALL_NS                                                                                     \
-	(CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |                 \
-	 CLONE_NEWUSER | CLONE_NEWCGROUP)
+	(CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUSER | \
+	 CLONE_NEWCGROUP)
 
 static char tmpdir[64];
 
@@ -49,7 +49,7 @@ static void teardown_tmpdir(void)
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* "TMP/rel" into a static-free caller buffer. */
+/* TMPDIR/REL, in the caller's buffer. */
 static const char *tmp_path(char *buf, size_t len, const char *rel)
 {
 	snprintf(buf, len, "%s/%s", tmpdir, rel);
@@ -88,7 +88,8 @@ START_TEST(test_clone_flags_parse)
 		  "unknown namespace 'bogus' (expected ipc,uts,fs,pid,net,user,cgroup)");
 	flags_bad("PID", "unknown namespace 'PID' (expected ipc,uts,fs,pid,net,user,cgroup)");
 	flags_bad("pid,", "unknown namespace '' (expected ipc,uts,fs,pid,net,user,cgroup)");
-	flags_bad("pid net", "unknown namespace 'pid net' (expected ipc,uts,fs,pid,net,user,cgroup)");
+	flags_bad("pid net",
+		  "unknown namespace 'pid net' (expected ipc,uts,fs,pid,net,user,cgroup)");
 }
 END_TEST
 
@@ -109,8 +110,8 @@ END_TEST
 
 START_TEST(test_clone_flags_round_trip)
 {
-	static const unsigned long bits[] = {CLONE_NEWIPC, CLONE_NEWUTS,  CLONE_NEWNS,
-					     CLONE_NEWPID, CLONE_NEWNET,  CLONE_NEWUSER,
+	static const unsigned long bits[] = {CLONE_NEWIPC,   CLONE_NEWUTS, CLONE_NEWNS,
+					     CLONE_NEWPID,   CLONE_NEWNET, CLONE_NEWUSER,
 					     CLONE_NEWCGROUP};
 	for (unsigned mask = 0; mask < 128; mask++) {
 		unsigned long f = 0;
@@ -196,7 +197,8 @@ START_TEST(test_spec_rootfs)
 	close(fd);
 	snprintf(body, sizeof(body), "rootfs = %s\n", file);
 	spec_bad(body, CLONE_NEWNS, "not a directory");
-	spec_bad("rootfs = /a/../b\n", CLONE_NEWNS, "t.ini:2: rootfs: rootfs '/a/../b' must not contain '..'");
+	spec_bad("rootfs = /a/../b\n", CLONE_NEWNS,
+		 "t.ini:2: rootfs: rootfs '/a/../b' must not contain '..'");
 }
 END_TEST
 
@@ -294,18 +296,23 @@ END_TEST
 
 START_TEST(test_spec_bind_errors)
 {
-	spec_bad("bind-ro = usr\n", CLONE_NEWNS, "t.ini:2: bind-ro: source 'usr' must be an absolute path");
-	spec_bad("bind-ro =\n", CLONE_NEWNS, "t.ini:2: bind-ro: source '' must be an absolute path");
+	spec_bad("bind-ro = usr\n", CLONE_NEWNS,
+		 "t.ini:2: bind-ro: source 'usr' must be an absolute path");
+	spec_bad("bind-ro =\n", CLONE_NEWNS,
+		 "t.ini:2: bind-ro: source '' must be an absolute path");
 	spec_bad("bind-rw = /nonexistent/x\n", CLONE_NEWNS,
 		 "t.ini:2: bind-rw: source /nonexistent/x: No such file or directory");
-	spec_bad("bind-ro = /usr/../etc\n", CLONE_NEWNS, "source '/usr/../etc' must not contain '..'");
+	spec_bad("bind-ro = /usr/../etc\n", CLONE_NEWNS,
+		 "source '/usr/../etc' must not contain '..'");
 	spec_bad("bind-ro = /usr:usr\n", CLONE_NEWNS,
 		 "t.ini:2: bind-ro: destination 'usr' must be an absolute path");
 	spec_bad("bind-ro = /usr:\n", CLONE_NEWNS, "destination '' must be an absolute path");
-	spec_bad("bind-ro = /usr:/x/..\n", CLONE_NEWNS, "destination '/x/..' must not contain '..'");
+	spec_bad("bind-ro = /usr:/x/..\n", CLONE_NEWNS,
+		 "destination '/x/..' must not contain '..'");
 	spec_bad("bind-ro = /usr:/\n", CLONE_NEWNS, "t.ini:2: bind-ro: destination cannot be /");
 	spec_bad("tmpfs = /tmp:lots\n", CLONE_NEWNS, "t.ini:2: tmpfs: bad size 'lots'");
-	spec_bad("tmpfs = tmp\n", CLONE_NEWNS, "t.ini:2: tmpfs: destination 'tmp' must be an absolute path");
+	spec_bad("tmpfs = tmp\n", CLONE_NEWNS,
+		 "t.ini:2: tmpfs: destination 'tmp' must be an absolute path");
 	spec_bad("tmpfs = /\n", CLONE_NEWNS, "destination cannot be /");
 	spec_bad("tmpfs = /a/../../etc\n", CLONE_NEWNS, "must not contain '..'");
 }
@@ -328,8 +335,10 @@ START_TEST(test_spec_needs_fs)
 {
 	char body[256];
 	const char *want = "needs the fs namespace (use-clone)";
-	spec_bad("bind-ro = /usr\n", ALL_NS & ~CLONE_NEWNS, "t.ini:2: bind-ro: needs the fs namespace (use-clone)");
-	spec_bad("exec = x\nbind-rw = /tmp\n", 0, "t.ini:3: bind-rw: needs the fs namespace (use-clone)");
+	spec_bad("bind-ro = /usr\n", ALL_NS & ~CLONE_NEWNS,
+		 "t.ini:2: bind-ro: needs the fs namespace (use-clone)");
+	spec_bad("exec = x\nbind-rw = /tmp\n", 0,
+		 "t.ini:3: bind-rw: needs the fs namespace (use-clone)");
 	spec_bad("tmpfs = /tmp\n", CLONE_NEWUTS, "t.ini:2: tmpfs: needs the fs namespace");
 	spec_bad("rootfs = /\n", CLONE_NEWPID, "t.ini:2: rootfs: needs the fs namespace");
 	snprintf(body, sizeof(body), "pivot-root = %s old\n", tmpdir);
@@ -479,11 +488,9 @@ START_TEST(test_cfg_keys)
 				 jail_rlimit_keys[i].key);
 	}
 	/* Every key the parser reads passes cfg_check_keys with jail_cfg_keys. */
-	char body[512];
-	snprintf(body, sizeof(body),
-		 "rootfs = /\nbind-ro = /usr\nbind-rw = /tmp\ntmpfs = /run\nhostname = h\n"
-		 "uid = root\ngid = root\ncap = chown\nrlimit-sigpending = 10\n"
-		 "rlimit-msgqueue = 1M\n");
+	const char *body =
+	    "rootfs = /\nbind-ro = /usr\nbind-rw = /tmp\ntmpfs = /run\nhostname = h\n"
+	    "uid = root\ngid = root\ncap = chown\nrlimit-sigpending = 10\nrlimit-msgqueue = 1M\n";
 	_cleanup_cfg_ struct cfg *c = parse(body);
 	_cleanup_err_ struct err *e = NULL;
 	ck_assert_int_eq(cfg_check_keys(c, jail_cfg_keys, &e), 0);
@@ -543,7 +550,8 @@ START_TEST(test_path_at_refuses_symlinks)
 	ck_assert_int_eq(mkdir(tmp_path(p, sizeof(p), "outside"), 0755), 0);
 	/* usr -> outside, and an absolute one that would leave the tree. */
 	ck_assert_int_eq(symlink("outside", tmp_path(p, sizeof(p), "usr")), 0);
-	ck_assert_int_eq(symlink(tmp_path(q, sizeof(q), "outside"), tmp_path(p, sizeof(p), "abs")), 0);
+	ck_assert_int_eq(symlink(tmp_path(q, sizeof(q), "outside"), tmp_path(p, sizeof(p), "abs")),
+			 0);
 
 	_cleanup_err_ struct err *e = NULL;
 	ck_assert_int_eq(jail_path_at(root, "/usr/bin", JAIL_LEAF_DIR, &e), -1);
@@ -632,14 +640,17 @@ START_TEST(test_build_refusals)
 	spec.n_mounts = 1;
 	spec.clone_flags = ALL_NS & ~CLONE_NEWNS;
 	ck_assert_int_eq(jail_build(&spec, &e), -1);
-	ck_assert_str_eq(err_msg(e), "refusing to mount without the fs namespace: Invalid argument");
+	ck_assert_str_eq(err_msg(e),
+			 "refusing to mount without the fs namespace: Invalid argument");
 	err_free(&e);
 
 	spec.n_mounts = 0;
 	spec.hostname = "h";
-	spec.clone_flags = 0;
+	/* Refused before anything is done, though user and fs are set. */
+	spec.clone_flags = ALL_NS & ~CLONE_NEWUTS;
 	ck_assert_int_eq(jail_build(&spec, &e), -1);
-	ck_assert_str_eq(err_msg(e), "hostname h: refusing without the uts namespace: Invalid argument");
+	ck_assert_str_eq(err_msg(e),
+			 "hostname h: refusing without the uts namespace: Invalid argument");
 }
 END_TEST
 
@@ -667,29 +678,29 @@ int main(void)
 		const TTest *fn;
 		bool tmp;
 	} cases[] = {
-		{"clone_flags_parse", test_clone_flags_parse, false},
-		{"clone_flags_format", test_clone_flags_format, false},
-		{"clone_flags_round_trip", test_clone_flags_round_trip, false},
-		{"spec_defaults", test_spec_defaults, false},
-		{"spec_rootfs", test_spec_rootfs, true},
-		{"spec_pivot_root", test_spec_pivot_root, true},
-		{"spec_pivot_root_conflicts", test_spec_pivot_root_conflicts, true},
-		{"spec_binds", test_spec_binds, false},
-		{"spec_bind_symlink_source", test_spec_bind_symlink_source, true},
-		{"spec_bind_errors", test_spec_bind_errors, false},
-		{"spec_too_many_mounts", test_spec_too_many_mounts, false},
-		{"spec_needs_fs", test_spec_needs_fs, true},
-		{"spec_hostname", test_spec_hostname, false},
-		{"spec_ids", test_spec_ids, false},
-		{"spec_caps", test_spec_caps, false},
-		{"spec_rlimits", test_spec_rlimits, false},
-		{"cfg_keys", test_cfg_keys, false},
-		{"path_at_creates", test_path_at_creates, true},
-		{"path_at_refuses_symlinks", test_path_at_refuses_symlinks, true},
-		{"path_at_wrong_type", test_path_at_wrong_type, true},
-		{"symlink_at", test_symlink_at, true},
-		{"build_refusals", test_build_refusals, false},
-		{"id_maps_errors", test_id_maps_errors, false},
+	    {"clone_flags_parse", test_clone_flags_parse, false},
+	    {"clone_flags_format", test_clone_flags_format, false},
+	    {"clone_flags_round_trip", test_clone_flags_round_trip, false},
+	    {"spec_defaults", test_spec_defaults, false},
+	    {"spec_rootfs", test_spec_rootfs, true},
+	    {"spec_pivot_root", test_spec_pivot_root, true},
+	    {"spec_pivot_root_conflicts", test_spec_pivot_root_conflicts, true},
+	    {"spec_binds", test_spec_binds, false},
+	    {"spec_bind_symlink_source", test_spec_bind_symlink_source, true},
+	    {"spec_bind_errors", test_spec_bind_errors, false},
+	    {"spec_too_many_mounts", test_spec_too_many_mounts, false},
+	    {"spec_needs_fs", test_spec_needs_fs, true},
+	    {"spec_hostname", test_spec_hostname, false},
+	    {"spec_ids", test_spec_ids, false},
+	    {"spec_caps", test_spec_caps, false},
+	    {"spec_rlimits", test_spec_rlimits, false},
+	    {"cfg_keys", test_cfg_keys, false},
+	    {"path_at_creates", test_path_at_creates, true},
+	    {"path_at_refuses_symlinks", test_path_at_refuses_symlinks, true},
+	    {"path_at_wrong_type", test_path_at_wrong_type, true},
+	    {"symlink_at", test_symlink_at, true},
+	    {"build_refusals", test_build_refusals, false},
+	    {"id_maps_errors", test_id_maps_errors, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
