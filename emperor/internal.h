@@ -85,6 +85,8 @@ struct emp_vassal {
 	uint64_t fingerprint;         /* content hash mixed with mtime */
 	struct cfg *cfg;              /* resolved, validated; NULL when broken */
 	unsigned long clone_flags;
+	uid_t uid;                    /* the tenant's ids, for user namespace maps */
+	gid_t gid;
 	struct log_chain *log_chain;  /* its own `log-encoder`, or NULL */
 	struct addr want[VSL_MAX_SOCKETS]; /* `socket` entries of the file */
 	size_t n_want;

@@ -105,6 +105,13 @@ static int validate(struct emp_vassal *v, struct cfg *c, unsigned long *flags,
 		return cfg_error(c, uc, err, "bad namespace list");
 	if (vsl_config_validate(c, *flags, err) < 0)
 		return -1;
+	/* The ids, resolved on the host, for the user namespace maps. */
+	struct jail_spec spec = {0};
+	if (jail_spec_from_cfg(c, *flags, "/", &spec, err) < 0)
+		return -1;
+	v->uid = spec.uid;
+	v->gid = spec.gid;
+	jail_spec_free(&spec);
 	for (const struct cfg_entry *e = NULL; (e = cfg_next(c, "log-encoder", e));)
 		if (log_chain_add(chain, e->value, err) < 0)
 			return -1;

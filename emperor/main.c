@@ -141,7 +141,12 @@ static int setup(struct emp *e, struct err **err)
 {
 	if (emp_config_find_vassal(&e->cfg, err) < 0)
 		return -1;
-	if (mkdir_p(e->cfg.run_dir, 0700) < 0)
+	/* 0711: a vassal that is root only inside its user namespace must
+	 * still reach the stage directory it mounts its new root on. */
+	char stage[4096];
+	snprintf(stage, sizeof(stage), "%s/stage", e->cfg.run_dir);
+	if (mkdir_p(e->cfg.run_dir, 0711) < 0 || chmod(e->cfg.run_dir, 0711) < 0 ||
+	    mkdir_p(stage, 0711) < 0)
 		return err_set(err, errno, "run-dir %s", e->cfg.run_dir);
 	if (run_hooks(&e->cfg, err) < 0)
 		return -1;

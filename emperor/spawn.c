@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -67,6 +68,7 @@ static pid_t clone_child(unsigned long flags)
 }
 
 struct child_fds {
+	int sync;  /* read end: with a user namespace, wait for the id maps */
 	int devnull, out, err, ctl, cfg;
 	const int *socks;
 	size_t n_socks;
@@ -97,6 +99,20 @@ static __attribute__((noreturn)) void child_main(const struct child_fds *f, char
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != emperor && getppid() != 0)
 		_exit(1); /* the emperor died before PDEATHSIG was armed */
+	char go;
+	if (f->sync >= 0 && read(f->sync, &go, 1) != 1)
+		_exit(1); /* the emperor could not write the id maps */
+	/* Become root of the new user namespace before exec: with the host's
+	 * (unmapped) ids, exec would drop the capabilities the vassal needs to
+	 * build its jail. */
+	if (f->sync >= 0 && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
+			     setresuid(0, 0, 0) < 0)) {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "user namespace: becoming root: %s",
+				 strerror(errno));
+		ctl_send(f->ctl, CTL_V_ERROR, msg, (size_t)n);
+		_exit(127);
+	}
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -136,6 +152,20 @@ static void close_pair(int p[2])
 			close(p[i]);
 }
 
+/* User namespace: write the id maps, then let the child go on. On failure
+ * the child is killed and reaped here (it has not exec'd anything). */
+static int release_child(struct emp_vassal *v, pid_t pid, int sync_w, struct err **err)
+{
+	if (jail_write_id_maps(pid, v->uid, v->gid, err) == 0 && write(sync_w, "g", 1) == 1)
+		return 0;
+	if (err && *err == NULL)
+		err_set(err, errno, "releasing the child");
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
 static void watch_child(struct emp_vassal *v, int ctl, int out, int errfd)
 {
 	struct ev_loop *loop = v->emp->loop;
@@ -172,15 +202,26 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	char *const argv[] = {v->emp->cfg.vassal_bin, "--name", v->name, "--origin", v->path,
 			      "--namespaces", ns, "--listen-fds", nsocks, "--stage-dir",
 			      stage, NULL};
-	struct child_fds f = {devnull, out[1], errp[1], ctl[1], cfgfd, v->sock_fds, v->n_socks};
+	int sync[2] = {-1, -1};
+	if ((v->clone_flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0) {
+		close_pair(ctl), close_pair(out), close_pair(errp);
+		return err_set(err, errno, "pipe");
+	}
+	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
+			      cfgfd, v->sock_fds, v->n_socks};
 	pid_t emperor = getpid();
 	pid_t pid = clone_child(v->clone_flags);
 	if (pid == 0)
 		child_main(&f, argv, emperor);
 	int saved = errno;
 	close(ctl[1]), close(out[1]), close(errp[1]);
+	if (pid > 0 && sync[1] >= 0 && release_child(v, pid, sync[1], err) < 0)
+		pid = -2;
+	close_pair(sync);
 	if (pid < 0) {
 		close(ctl[0]), close(out[0]), close(errp[0]);
+		if (pid == -2)
+			return -1;
 		return err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
 	}
 	v->pid = pid;

@@ -10,7 +10,7 @@ jailed_vassal beta 18102
 # A shell vassal with /bin, /lib and /lib64 bound: symlinks into /usr on Debian.
 cat >"$T/vassals.d/shell.ini" <<EOF
 [vassal]
-exec = /bin/sh -c 'echo shell-ok uid=`id -u`; exec /app/hello'
+exec = /bin/sh -c 'echo shell-ok uid=\`id -u\`; exec /app/hello'
 socket = 127.0.0.1:18103
 use-clone = ipc,uts,fs,pid,net
 bind-ro = /bin
@@ -19,6 +19,8 @@ bind-ro = /lib64
 bind-ro = $BIN/hello:/app/hello
 uid = 65534
 EOF
+# A vassal in a user namespace too: root inside is nobody outside.
+jailed_vassal userns 18104 "use-clone = ipc,uts,fs,pid,net,user" "uid = 1234" "gid = 1234"
 check "emperor starts" start_emperor
 check "alpha becomes running" wait_for 5 is_state alpha running
 check "beta becomes running" wait_for 5 is_state beta running
@@ -29,7 +31,8 @@ check "alpha answers through the socket the emperor bound" grep -q "hello from a
 check "alpha sees its own hostname" grep -q "hostname: alpha" <<<"$body"
 check "alpha's app runs as uid 65534" grep -q "uid: 65534" <<<"$body"
 check "beta answers as beta" grep -q "hello from beta" <<<"$(http_get 18102)"
-check "bind-ro = /bin works where /bin is a symlink (shell ran)" wait_for 3 log_has "shell-ok"
+check "bind-ro = /bin works where /bin is a symlink (shell and id ran)" \
+	wait_for 3 log_has "shell-ok uid=65534"
 check "the shell vassal serves" grep -q "hello from shell" <<<"$(http_get 18103)"
 
 ap=$(app_pid alpha)
@@ -72,4 +75,17 @@ check "LISTEN_FDS=1 is set for the app" grep -qz "^LISTEN_FDS=1$" /proc/$ap/envi
 inner=$(awk '/^NSpid/ {print $NF}' /proc/$ap/status)
 check "LISTEN_PID is the app's own pid inside its namespace ($inner)" \
 	grep -qz "^LISTEN_PID=$inner$" /proc/$ap/environ
+
+check "the user-namespace vassal becomes running" wait_for 5 is_state userns running
+check "it answers, as uid 1234 inside" grep -q "uid: 1234" <<<"$(http_get 18104)"
+up=$(app_pid userns)
+uv=$(vassal_pid userns)
+check "it has its own user namespace" \
+	test "$(readlink /proc/$up/ns/user)" != "$(readlink /proc/$$/ns/user)"
+check "uid_map: root inside is nobody outside, 1234 is itself" \
+	bash -c "grep -Eq '^ +0 +65534 +1$' /proc/$up/uid_map && grep -Eq '^ +1234 +1234 +1$' /proc/$up/uid_map"
+check "the app is uid 1234 on the host" grep -Eq "^Uid:[[:space:]]+1234[[:space:]]+1234" /proc/$up/status
+check "the vassal process has dropped to 1234 on the host too" \
+	grep -Eq "^Uid:[[:space:]]+1234[[:space:]]+1234[[:space:]]+1234" /proc/$uv/status
+check "its app has no capabilities" grep -Eq "^CapEff:[[:space:]]+0+$" /proc/$up/status
 finish
