@@ -104,8 +104,9 @@ test: deps
 	$(MAKE) all unit unit-san fuzz-replay
 	tests/run.sh
 
+# The demo vassals find the demo app through $(IMPERIUM_BUILD).
 run: deps all
-	$(BUILD)/emperor -c emperor.ini
+	IMPERIUM_BUILD=$(CURDIR)/$(BUILD) $(BUILD)/emperor -c emperor.ini
 
 bench: deps all
 	tests/bench/run.sh
