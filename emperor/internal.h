@@ -138,6 +138,7 @@ struct emp {
 	ev_timer created_timer;       /* files created but not yet closed */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer shutdown_timer;
+	int shutdown_rounds;          /* SIGKILL rounds after stop-timeout */
 	bool shutting_down;
 	int stats_fd;
 	ev_io stats_io;

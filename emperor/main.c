@@ -85,11 +85,10 @@ static void on_shutdown_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
 	struct emp *e = container_of(w, struct emp, shutdown_timer);
-	static int rounds;
 	for (size_t i = 0; i < e->cfg.max_vassals; i++)
 		if (e->vassals[i] && e->vassals[i]->pid > 0)
 			kill(e->vassals[i]->pid, SIGKILL);
-	if (++rounds > 2)
+	if (++e->shutdown_rounds > 2)
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -101,6 +100,12 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	for (size_t i = 0; i < e->cfg.max_vassals; i++)
 		if (e->vassals[i])
 			emp_event(e->vassals[i], VE_CMD_RELOAD);
+}
+
+static int usage_error(struct err **err)
+{
+	usage();
+	return err_set(err, 0, "give exactly one of -c FILE or --vassals DIR");
 }
 
 static int parse_args(int argc, char **argv, struct emp_config *c, struct err **err)
@@ -118,10 +123,10 @@ static int parse_args(int argc, char **argv, struct emp_config *c, struct err **
 		else if (o == 'v')
 			dir = optarg;
 		else
-			return err_set(err, EINVAL, "bad arguments");
+			return usage_error(err);
 	}
 	if (optind != argc || (config == NULL) == (dir == NULL))
-		return err_set(err, EINVAL, "give exactly one of -c FILE or --vassals DIR");
+		return usage_error(err);
 	return config ? emp_config_load(c, config, err) : emp_config_defaults(c, dir, err);
 }
 
@@ -170,8 +175,7 @@ int main(int argc, char **argv)
 	struct err *err = NULL;
 	if (parse_args(argc, argv, &e.cfg, &err) < 0) {
 		fprintf(stderr, "emperor: %s\n", err_msg(err));
-		if (err->errnum == EINVAL && strstr(err_msg(err), "arguments"))
-			usage();
+		err_free(&err);
 		return 1;
 	}
 	log_set_chain(e.cfg.log_chain);

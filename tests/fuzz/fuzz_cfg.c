@@ -94,56 +94,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef IMPERIUM_LIBFUZZER
-static void replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		perror(path);
-		exit(1);
-	}
-	char *buf = malloc(2 * CFG_MAX_FILE);
-	if (buf == NULL)
-		abort();
-	size_t n = fread(buf, 1, 2 * CFG_MAX_FILE, f);
-	fclose(f);
-	LLVMFuzzerTestOneInput((const uint8_t *)buf, n);
-	free(buf);
-}
+#define FUZZ_NAME "fuzz_cfg"
+#include "tests/fuzz/replay.h"
 
-static void replay(const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		perror(path);
-		exit(1);
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		replay_file(path);
-		return;
-	}
-	struct dirent **names;
-	int n = scandir(path, &names, NULL, alphasort);
-	if (n < 0) {
-		perror(path);
-		exit(1);
-	}
-	for (int i = 0; i < n; i++) {
-		char full[4096];
-		if (names[i]->d_name[0] != '.' && snprintf(full, sizeof(full), "%s/%s", path,
-							   names[i]->d_name) < (int)sizeof(full))
-			replay_file(full);
-		free(names[i]);
-	}
-	free(names);
-}
-
-int main(int argc, char **argv)
-{
-	if (argc < 2)
-		replay("tests/fuzz/corpus/fuzz_cfg");
-	for (int i = 1; i < argc; i++)
-		replay(argv[i]);
-	return 0;
-}
-#endif

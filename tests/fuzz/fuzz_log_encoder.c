@@ -69,42 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef IMPERIUM_LIBFUZZER
-static void replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rbe");
-	if (f == NULL)
-		return;
-	static uint8_t data[1 << 20];
-	size_t n = fread(data, 1, sizeof(data), f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(data, n);
-}
+#define FUZZ_NAME "fuzz_log_encoder"
+#include "tests/fuzz/replay.h"
 
-static void replay(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL) {
-		replay_file(path);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		char sub[4096];
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) < sizeof(sub))
-			replay_file(sub);
-	}
-	closedir(d);
-}
-
-int main(int argc, char **argv)
-{
-	if (argc < 2)
-		replay("tests/fuzz/corpus/fuzz_log_encoder");
-	for (int i = 1; i < argc; i++)
-		replay(argv[i]);
-	return 0;
-}
-#endif
