@@ -19,6 +19,21 @@ bind-ro = /lib64
 bind-ro = $BIN/hello:/app/hello
 uid = 65534
 EOF
+# Capabilities kept, rlimits, a root hook with a host dir bound read-write.
+mkdir -p "$T/out"
+jailed_vassal capped 18105 "cap = net_bind_service" "rlimit-nofile = 256:512" \
+	"rlimit-nproc = 77" "bind-ro = /bin" "bind-ro = /lib" "bind-ro = /lib64" \
+	"bind-rw = $T/out:/out" "exec-as-root = id -u > /out/hook; hostname >> /out/hook"
+# pivot-root = NEW OLD onto a root prepared by hand.
+mkdir -p "$T/pr/app" "$T/pr/old" "$T/pr/proc" "$T/pr/dev"
+cp "$BIN/hello" "$T/pr/app/hello"
+cat >"$T/vassals.d/pivot.ini" <<EOF
+[vassal]
+exec = /app/hello
+socket = 127.0.0.1:18106
+use-clone = ipc,uts,fs,pid,net
+pivot-root = $T/pr $T/pr/old
+EOF
 # A vassal in a user namespace too: root inside is nobody outside.
 jailed_vassal userns 18104 "use-clone = ipc,uts,fs,pid,net,user" "uid = 1234" "gid = 1234"
 check "emperor starts" start_emperor
@@ -75,6 +90,24 @@ check "LISTEN_FDS=1 is set for the app" grep -qz "^LISTEN_FDS=1$" /proc/$ap/envi
 inner=$(awk '/^NSpid/ {print $NF}' /proc/$ap/status)
 check "LISTEN_PID is the app's own pid inside its namespace ($inner)" \
 	grep -qz "^LISTEN_PID=$inner$" /proc/$ap/environ
+
+check "capped runs" wait_for 5 is_state capped running
+cp=$(app_pid capped)
+check "cap = net_bind_service stays effective (bit 10 only)" \
+	grep -Eq "^CapEff:[[:space:]]+0+400$" /proc/$cp/status
+check "... and is the only one left in the bounding set" \
+	grep -Eq "^CapBnd:[[:space:]]+0+400$" /proc/$cp/status
+check "rlimit-nofile = 256:512 applies" \
+	grep -Eq "^Max open files +256 +512 " /proc/$cp/limits
+check "rlimit-nproc = 77 applies (soft and hard)" \
+	grep -Eq "^Max processes +77 +77 " /proc/$cp/limits
+check "the vassal's exec-as-root hook ran as root inside the jail, after the hostname" \
+	test "$(cat "$T/out/hook" 2>/dev/null | tr '\n' ' ')" = "0 capped "
+check "pivot-root = NEW OLD: the vassal runs" wait_for 5 is_state pivot running
+check "it serves from the prepared root" grep -q "hello from pivot" <<<"$(http_get 18106)"
+pp=$(app_pid pivot)
+check "the old root is detached (OLD is empty)" test -z "$(ls -A /proc/$pp/root/old 2>/dev/null)"
+check "the prepared root is its /" test -x /proc/$pp/root/app/hello -a ! -e /proc/$pp/root/etc
 
 check "the user-namespace vassal becomes running" wait_for 5 is_state userns running
 check "it answers, as uid 1234 inside" grep -q "uid: 1234" <<<"$(http_get 18104)"

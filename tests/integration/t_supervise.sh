@@ -6,12 +6,24 @@
 . "$(dirname "$0")/lib.sh"
 
 emperor_ini "use-clone = ipc,uts,fs,pid,net" "throttle = 100" "max-throttle = 400" \
-	"stop-timeout = 2" \
+	"stop-timeout = 2" "heartbeat-timeout = 2" "exec-as-root = echo hooked > $T/emperor-hook" \
 	'log-encoder = json {"t":${micros},"vassal":"${vassal}","msg":"${msg}"}' \
 	"log-encoder = nl"
-jailed_vassal steady 18301
-jailed_vassal crashy 18302 "env = HELLO_EXIT_AFTER_MS=20"
+jailed_vassal steady 18301 "heartbeat = 1"
+jailed_vassal crashy 18302 "env = HELLO_EXIT_AFTER_MS=20" "heartbeat = 1"
+jailed_vassal quiet 18303 "heartbeat = 30"
+cat >"$T/vassals.d/stubborn.ini" <<EOF
+[vassal]
+exec = /bin/sh -c 'trap "" TERM; echo stubborn-up; while :; do read x < /dev/zero; done'
+use-clone = ipc,uts,fs,pid,net
+bind-ro = /bin
+bind-ro = /lib
+bind-ro = /lib64
+heartbeat = 1
+EOF
 check "emperor starts" start_emperor
+check "the emperor's exec-as-root hook ran before it served" \
+	test "$(cat "$T/emperor-hook" 2>/dev/null)" = hooked
 check "steady runs" wait_for 5 is_state steady running
 
 sleep 3
@@ -62,6 +74,17 @@ while True:
     data += c
 json.loads(data)
 ' "$T/stats.sock"
+
+check "a vassal silent past heartbeat-timeout is killed and respawned" \
+	wait_for 4 log_has "vassal quiet: no heartbeat for 2.0 s: killing it"
+check "stubborn runs" wait_for 3 log_has "stubborn-up"
+sp=$(vassal_pid stubborn)
+emperor_cli stop stubborn >/dev/null
+check "a vassal ignoring SIGTERM is SIGKILLed after stop-timeout" \
+	wait_for 4 log_has "vassal stubborn: still alive 2.0 s after SIGTERM: SIGKILL"
+check "and is stopped" wait_for 2 is_state stubborn stopped
+check "its processes are gone" bash -c "! kill -0 $sp 2>/dev/null"
+rm "$T/vassals.d/quiet.ini" "$T/vassals.d/stubborn.ini"
 
 # Every process of the emperor's tree, before stopping it.
 pids=$(ps -e -o pid=,ppid= | awk -v root="$EMP_PID" '

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `make bench`: imperium's emperor beside uWSGI's Emperor (Debian's
+# uwsgi-core), measured in the same run by bench.py: file-to-ready latency
+# of jailed and unjailed vassals, and the emperor's memory with many
+# vassals. Needs root. Like the integration tests, it re-executes itself in
+# a fresh network namespace (only its own loopback, up) and works in a temp
+# dir, removed on exit after killing, by PID, whatever it started that is
+# still alive. The whole run is bounded by BENCH_TIMEOUT seconds (default
+# 280). Knobs for quick runs: BENCH_ROUNDS (3), BENCH_SEQ (30),
+# BENCH_POLLED (10), BENCH_MANY (200); IMP_BUILD (build) picks the build dir.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BIN="$ROOT/${IMP_BUILD:-build}"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (namespaces, mounts, uid changes): run sudo make bench" >&2
+	exit 1
+fi
+for f in "$BIN/emperor" "$BIN/vassal" "$BIN/hello" /usr/bin/uwsgi; do
+	[ -x "$f" ] || { echo "bench: $f missing (make all; apt-get install uwsgi-core)" >&2; exit 1; }
+done
+
+if [ -z "${IMP_BENCH_IN_NETNS:-}" ]; then
+	export IMP_BENCH_IN_NETNS=1
+	exec unshare --net -- bash "$0" "$@"
+fi
+ip link set lo up || { echo "bench: cannot bring lo up in the netns" >&2; exit 1; }
+
+T=$(mktemp -d /tmp/imperium-bench.XXXXXX)
+chmod 755 "$T" # vassals run as uid 65534
+
+# bench.py records "PID STARTTIME" of each emperor it starts in $T/pids and
+# stops them itself; this is the fallback if it was killed: SIGKILL each one
+# still alive with the same start time (not a recycled PID). Their vassals
+# die with them (parent-death signal, pid namespaces).
+cleanup() {
+	local rc=$? pid start now
+	if [ -f "$T/pids" ]; then
+		while read -r pid start; do
+			now=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$pid/stat" 2>/dev/null)
+			[ "$now" = "$start" ] && kill -KILL "$pid" 2>/dev/null
+		done <"$T/pids"
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
+	python3 "$HERE/bench.py" --tmp "$T" --bin "$BIN"
