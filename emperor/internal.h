@@ -102,7 +102,8 @@ struct emp_vassal {
 	ev_child child;
 	ev_timer timer;
 	struct buf out_line, err_line;
-	int64_t spawned_at, ready_at, last_seen; /* ev_now() seconds */
+	int64_t spawned_at, ready_at, last_seen; /* ev_now() in milliseconds */
+	double spawn_time;            /* ev_time() at spawn, for the ready figure */
 	int64_t spawned_wall;         /* unix time, for stats */
 
 	/* history */

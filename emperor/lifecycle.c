@@ -212,7 +212,7 @@ static void h_ready(struct emp_vassal *v)
 {
 	v->ready_at = v->last_seen = (int64_t)(ev_now(v->emp->loop) * 1000);
 	log_info("vassal %s: ready (pid %d) in %.1f ms", v->name, (int)v->pid,
-		 (double)(v->ready_at - v->spawned_at));
+		 (ev_time() - v->spawn_time) * 1000.0);
 	set_state(v, ST_RUNNING);
 	arm_timer(v, v->emp->cfg.heartbeat_timeout_ms, true);
 }

@@ -226,6 +226,7 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	}
 	v->pid = pid;
 	v->spawned_at = (int64_t)(ev_now(v->emp->loop) * 1000);
+	v->spawn_time = ev_time();
 	v->spawned_wall = (int64_t)time(NULL);
 	v->ready_at = 0;
 	watch_child(v, ctl[0], out[0], errp[0]);

@@ -35,14 +35,15 @@ import signal
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 
-from procs import count_lines, descendants, status_kib
+from procs import become_subreaper, count_lines, descendants, status_num
 from systems import UWSGI_FREQ, Imperium, UWSGI
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 SEQ = int(os.environ.get("BENCH_SEQ", 30))
-POLLED = int(os.environ.get("BENCH_POLLED", 10))
+POLLED = int(os.environ.get("BENCH_POLLED", 30))
 MANY = int(os.environ.get("BENCH_MANY", 200))
 READY_TIMEOUT = 10  # s, one vassal (uWSGI's poll included)
 MANY_TIMEOUT = 120  # s, all MANY vassals
@@ -94,9 +95,26 @@ def file_to_ready(system, n, kick=True, phase=None):
 def tree_memory(pid):
     """(processes, sum of VmRSS, sum of Pss) under pid, in KiB."""
     procs = descendants(pid)
-    rss = sum(status_kib(p, "VmRSS") or 0 for p in procs)
-    pss = sum(status_kib(p, "Pss", "smaps_rollup") or 0 for p in procs)
+    rss = sum(status_num(p, "VmRSS") or 0 for p in procs)
+    pss = sum(status_num(p, "Pss", "smaps_rollup") or 0 for p in procs)
     return len(procs), rss, pss
+
+
+def jail_summary(emperor_pid):
+    """How one tenant process under the emperor is jailed, as seen from here:
+    which namespaces differ from ours, its uids, what its root holds. Printed
+    so that a reader can check both systems are compared like for like."""
+    tree = descendants(emperor_pid)
+    tenant = next((p for p in sorted(tree) if (status_num(p, "Uid") or 0) == 65534), None)
+    if tenant is None:
+        return "no process runs as uid 65534"
+    own = [ns for ns in ("ipc", "uts", "mnt", "pid", "net")
+           if os.readlink(f"/proc/{tenant}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
+    try:
+        root = " ".join(sorted(os.listdir(f"/proc/{tenant}/root")))
+    except OSError as e:
+        root = f"? ({e.strerror})"
+    return f"own namespaces: {','.join(own) or 'none'}; uid 65534; root holds: {root}"
 
 
 def memory(system, n):
@@ -110,15 +128,16 @@ def memory(system, n):
         system.kick()
         times = count_lines(system.emperor, system.ready_re, n, MANY_TIMEOUT)
         all_ready = times[-1] - t0
+        jail = jail_summary(system.emperor.pid)
         time.sleep(1)  # let the last starts settle
         reads = []
         for i in range(5):
             if i:
                 time.sleep(1)
-            reads.append((status_kib(system.emperor.pid, "VmRSS"),
+            reads.append((status_num(system.emperor.pid, "VmRSS"),
                           *tree_memory(system.emperor.pid)))
         cols = list(zip(*reads))
-        return {"all_ready_s": all_ready,
+        return {"all_ready_s": all_ready, "jail": jail,
                 "rss_kib": statistics.median(cols[0]),
                 "procs": statistics.median(cols[1]),
                 "tree_rss_kib": statistics.median(cols[2]),
@@ -210,22 +229,27 @@ def field(key, scale=1.0):
 
 MIB = 1 / 1024
 
-# (label, scenario for imperium, scenario for uWSGI, figure, format)
+MANY_L = f"{MANY} jailed vassals"
+POLL_L = f"file-to-ready, jailed, uWSGI polling {UWSGI_FREQ} s"
+PROCS = f"{MANY_L}: processes under the emperor"
+NO_RATIO = {PROCS}  # a count of processes: a ratio would mean nothing
+
+# (label, scenario for imperium, scenario for uWSGI or None, figure, format).
+# The polling rows repeat imperium's jailed figures: it has no poll.
 ROWS = [
     ("file-to-ready, jailed: median (ms)", "seq_jailed", "seq_jailed", med("ms"), "{:.1f}"),
     ("file-to-ready, jailed: p90 (ms)", "seq_jailed", "seq_jailed", pct90("ms"), "{:.1f}"),
-    ("  emperor's own spawn-to-ready: median (ms)", "seq_jailed", None, med("own"), "{:.1f}"),
-    (f"file-to-ready, jailed, uWSGI polling ({UWSGI_FREQ} s): median (ms)",
-     "seq_jailed", "seq_polled", med("ms"), "{:.1f}"),
-    (f"file-to-ready, jailed, uWSGI polling ({UWSGI_FREQ} s): p90 (ms)",
-     "seq_jailed", "seq_polled", pct90("ms"), "{:.1f}"),
+    ("spawn-to-ready, jailed, emperor's own figure: median (ms)", "seq_jailed", None,
+     med("own"), "{:.1f}"),
+    (f"{POLL_L}: median (ms)", "seq_jailed", "seq_polled", med("ms"), "{:.1f}"),
+    (f"{POLL_L}: p90 (ms)", "seq_jailed", "seq_polled", pct90("ms"), "{:.1f}"),
     ("file-to-ready, unjailed: median (ms)", "seq_free", "seq_free", med("ms"), "{:.1f}"),
     ("file-to-ready, unjailed: p90 (ms)", "seq_free", "seq_free", pct90("ms"), "{:.1f}"),
-    (f"emperor RSS, {MANY} jailed vassals (MiB)", "many", "many", field("rss_kib", MIB), "{:.1f}"),
-    (f"  processes under the emperor", "many", "many", field("procs"), "{:.0f}"),
-    (f"  their total RSS (MiB)", "many", "many", field("tree_rss_kib", MIB), "{:.0f}"),
-    (f"  their total PSS (MiB)", "many", "many", field("tree_pss_kib", MIB), "{:.0f}"),
-    (f"  {MANY} files to all ready (s)", "many", "many", field("all_ready_s"), "{:.2f}"),
+    (f"{MANY_L}: emperor RSS (MiB)", "many", "many", field("rss_kib", MIB), "{:.1f}"),
+    (PROCS, "many", "many", field("procs"), "{:.0f}"),
+    (f"{MANY_L}: their RSS, summed (MiB)", "many", "many", field("tree_rss_kib", MIB), "{:.0f}"),
+    (f"{MANY_L}: their PSS, summed (MiB)", "many", "many", field("tree_pss_kib", MIB), "{:.0f}"),
+    (f"{MANY_L}: first file to all ready (s)", "many", "many", field("all_ready_s"), "{:.2f}"),
 ]
 
 
@@ -234,24 +258,26 @@ def fmt(f, v):
 
 
 def table(bench):
-    """The rows as (label, ours, theirs, ratio) strings, plus per-round detail."""
+    """ROWS as (label, ours, theirs, ratio) strings, and the per-round figures."""
     rows, detail = [], []
     for label, s_ours, s_theirs, fn, f in ROWS:
         ours = bench.value(s_ours, "imperium", fn)
         theirs = bench.value(s_theirs, "uWSGI", fn) if s_theirs else None
-        ratio = fmt("{:.3f}" if theirs and ours / theirs < 0.1 else "{:.2f}",
-                    ours / theirs if ours is not None and theirs else None)
-        rows.append((label.strip(), fmt(f, ours), fmt(f, theirs), ratio, label))
+        ratio = None
+        if ours is not None and theirs and label not in NO_RATIO:
+            ratio = ours / theirs
+        ratio = fmt("{:.3f}" if ratio and ratio < 0.1 else "{:.2f}", ratio)
+        rows.append((label, fmt(f, ours), fmt(f, theirs), ratio))
         rounds = [" / ".join(fmt(f, v) for v in bench.per_round(s, sysname, fn))
                   for sysname, s in (("imperium", s_ours), ("uWSGI", s_theirs)) if s]
-        detail.append((label.strip(), rounds))
+        detail.append((label, rounds))
     return rows, detail
 
 
 def print_table(rows):
-    w = max(len(r[4]) for r in rows) + 2
+    w = max(len(r[0]) for r in rows) + 2
     print(f"{'metric':<{w}}{'imperium':>10}{'uWSGI':>10}{'ratio':>9}")
-    for _, ours, theirs, ratio, label in rows:
+    for label, ours, theirs, ratio in rows:
         print(f"{label:<{w}}{ours:>10}{theirs:>10}{ratio:>9}")
 
 
@@ -273,32 +299,45 @@ def readme_lines(rows, cpu, ncpu, kernel, uwsgi):
            f"{uwsgi} Emperor measured in the same run: {ROUNDS} rounds, each a fresh emperor, "
            "medians of the rounds. Ratio = imperium / uWSGI.", "",
            "| metric | imperium | uWSGI | ratio |", "| --- | ---: | ---: | ---: |"]
-    out += [f"| {label} | {ours} | {theirs} | {ratio} |" for label, ours, theirs, ratio, _ in rows]
+    out += [f"| {label} | {ours} | {theirs} | {ratio} |" for label, ours, theirs, ratio in rows]
     out += ["",
             f"- *file-to-ready*: from just before a vassal file is renamed into the watched "
-            f"directory to its emperor's \"ready\" log line, {SEQ} vassals one after another "
-            "(median and p90 per round). Ready is, for imperium, `vassal NAME: ready (pid P) "
-            "in X ms` (the app was exec'd; X is the emperor's own spawn-to-ready figure) and, for "
-            "uWSGI, `[emperor] vassal NAME.ini is ready to accept requests` (its worker entered "
-            "its accept loop).",
+            f"directory to the arrival of its emperor's \"ready\" log line, {SEQ} vassals one "
+            "after another (median and p90 per round). Ready is, for imperium, `vassal NAME: "
+            "ready (pid P) in X ms` (the app was exec'd in its jail) and, for uWSGI, `[emperor] "
+            "vassal NAME.ini is ready to accept requests` (its worker entered its accept loop). "
+            "X, the emperor's own figure, runs from spawn to ready.",
             "- *jailed*: namespaces ipc, uts, mount, pid and net, a fresh tmpfs root, a hostname, "
-            "uid 65534. imperium's vassal is the demo app alone in its root, its socket bound "
-            "by the emperor. uWSGI's is the smallest uWSGI instance (one process, one loopback "
-            "socket, no plugin, no app) with `emperor-use-clone = fs,ipc,uts,pid,net` and, in "
-            "the vassal, pre-jail hooks (private mounts, tmpfs root, /proc, /dev/null, zero, "
-            "urandom), `pivot_root`, as-root hooks (detach the old root, hostname) and "
-            "`uid`/`gid = 65534`. uWSGI 2.0 cannot clear the capability bounding set or set "
-            "no_new_privs; imperium does both.",
+            "uid 65534. imperium's vassal is the static demo app alone in its root, on a "
+            "loopback socket the emperor binds in the host. uWSGI's is the smallest uWSGI "
+            "instance (one process, `master = false`, no plugin, no app) with "
+            "`emperor-use-clone = fs,ipc,uts,pid,net`; it jails itself: pre-jail hooks (private "
+            "mounts, tmpfs root, /proc, /dev/null, zero and urandom), `pivot_root`, as-root hooks "
+            "(detach the old root, hostname), `uid`/`gid = 65534`. It binds its loopback socket "
+            "itself, inside its own network namespace (so unreachable from the host). uWSGI 2.0 "
+            "has no no_new_privs option, and its vassal keeps the host's capability bounding set "
+            "(it jails itself after exec, as root: `emperor-cap` would take away what it needs "
+            "for that); imperium sets no_new_privs and clears the bounding set.",
             f"- uWSGI polls its directory (`emperor-freq`, default 3 s, here {UWSGI_FREQ} s, "
-            "its minimum); imperium uses inotify. The *uWSGI polling* rows rename each file at a "
-            f"random point of the poll cycle ({POLLED} vassals a round). The other uWSGI rows "
-            "force its scan right after the rename (a connection to its `emperor-stats` "
-            "socket wakes its loop, which rescans), so they measure its spawn alone.",
-            f"- *memory*: {MANY} jailed vassals at once, each on its own loopback port; once all "
-            "are ready, VmRSS of the emperor process alone (median of 5 reads 1 s apart), and "
-            "the sums of VmRSS and PSS over every process under it (imperium: vassal + app "
-            "per vassal; uWSGI: one process per vassal)."]
-    return out
+            "its minimum); imperium uses inotify. In the *uWSGI polling* rows each file is "
+            f"renamed at a random point of uWSGI's poll cycle ({POLLED} vassals a round); "
+            "imperium's column repeats its jailed figures. The other uWSGI rows force a scan "
+            "right after the rename (a connection to its `emperor-stats` socket wakes its loop, "
+            "which rescans), so they measure its spawn alone.",
+            f"- *{MANY} jailed vassals*: all files renamed in at once, each vassal on its own "
+            "loopback port; once all are ready, VmRSS of the emperor process alone (median of "
+            "5 reads 1 s apart), and VmRSS and PSS summed over every process under it "
+            "(imperium: vassal + app per vassal; uWSGI: one process per vassal)."]
+    return [w for line in out for w in wrap(line)]
+
+
+def wrap(line):
+    """Wrap prose like the rest of README.md (120 columns, list items
+    indented); table rows and headings stay whole."""
+    if line.startswith(("|", "#")) or not line:
+        return [line]
+    return textwrap.wrap(line, 120, subsequent_indent="  " if line.startswith("- ") else "",
+                         break_on_hyphens=False, break_long_words=False)
 
 
 def main():
@@ -308,6 +347,7 @@ def main():
     args = ap.parse_args()
     # run.sh's timeout sends SIGTERM: unwind, so every emperor is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
+    become_subreaper()
 
     bench = Bench(args.tmp, args.bin)
     cpu, ncpu, kernel, uwsgi = machine()
@@ -324,10 +364,14 @@ def main():
     print("\nper round (imperium | uWSGI):")
     for label, rounds in detail:
         print(f"  {label}: {' | '.join(rounds)}")
+    print("\none jailed tenant process of each, from the last round:")
+    for label in ("imperium", "uWSGI"):
+        last = [r["many"][label]["jail"] for r in bench.rounds if label in r.get("many", {})]
+        print(f"  {label}: {last[-1] if last else 'n/a'}")
     ours = {r[0]: r[1] for r in rows}
     print(f"\nimperium targets: file-to-ready jailed median < 15 ms: "
           f"{ours['file-to-ready, jailed: median (ms)']} ms; emperor RSS < 16 MiB: "
-          f"{ours[f'emperor RSS, {MANY} jailed vassals (MiB)']} MiB")
+          f"{ours[f'{MANY_L}: emperor RSS (MiB)']} MiB")
     if bench.errors:
         print("\nFAILED measurements:")
         for e in bench.errors:

@@ -5,11 +5,13 @@ walk its process tree, read memory figures from /proc, and stop it again,
 killing only the processes it started, by PID.
 
 Every emperor is started through `setpriv --pdeathsig KILL` from the main
-thread, so if the benchmark itself is killed the emperors die with it (and
-their vassals with them: both emperors give their vassals a parent-death
-signal). Each started PID is also appended to a file that run.sh's trap reads
-as a last resort.
+thread, so if the benchmark itself is killed the emperors die with it. The
+benchmark is a child subreaper: a vassal orphaned by its emperor's death
+(uWSGI's vassals lose their parent-death signal when they drop their uid)
+becomes our child, is killed by PID and reaped here. Each emperor's PID is
+also appended to a file that run.sh's trap reads as a last resort.
 """
+import ctypes
 import os
 import queue
 import signal
@@ -31,7 +33,7 @@ def proc_stat(pid):
 
 
 def descendants(root):
-    """Every live descendant of PID root, as {pid: starttime}."""
+    """Every descendant of PID root (zombies too), as {pid: starttime}."""
     children = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -47,8 +49,10 @@ def descendants(root):
     return found
 
 
-def status_kib(pid, key, path="status"):
-    """A `Key:   N kB` field of /proc/PID/status (or smaps_rollup), in KiB."""
+def status_num(pid, key, path="status"):
+    """The first number of a `Key:` line of /proc/PID/status (or of another
+    file there, e.g. smaps_rollup): KiB for memory fields, the real uid for
+    Uid. None when the process or the key is gone."""
     try:
         with open(f"/proc/{pid}/{path}") as f:
             for line in f:
@@ -69,12 +73,45 @@ def kill_if_same(pid, start, sig):
             pass
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Make orphans of our descendants our children (and so reapable)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def kill_orphans(timeout=5):
+    """SIGKILL every process still under us, and reap them all.
+
+    Called with no emperor running: anything left below us is a vassal
+    process (or its app) that outlived its emperor.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = descendants(os.getpid())  # zombies included: /proc has them
+        for pid, start in left.items():
+            kill_if_same(pid, start, signal.SIGKILL)
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not left or time.monotonic() > deadline:
+            return len(left)
+        time.sleep(0.01)
+
+
 class Emperor:
     """A running emperor whose stdout+stderr are read line by line.
 
-    argv: the command; stop_signal: what asks it to stop every vassal and
-    exit (SIGTERM for ours, SIGINT for uWSGI, whose SIGTERM means reload);
-    pidfile: where the PID is recorded for run.sh's trap.
+    argv: the command; stop_signal: what makes it stop every vassal and
+    exit (see systems.py); pidfile: where the PID is recorded for run.sh's
+    trap. Only one emperor runs at a time (stop() relies on it).
     """
 
     def __init__(self, argv, stop_signal, pidfile, cwd=None):
@@ -148,6 +185,7 @@ class Emperor:
                 self.proc.wait()
         for pid, start in tree.items():
             kill_if_same(pid, start, signal.SIGKILL)
+        kill_orphans()
         self._reader.join(5)
         return time.monotonic() - t0
 

@@ -8,7 +8,7 @@
 # dir, removed on exit after killing, by PID, whatever it started that is
 # still alive. The whole run is bounded by BENCH_TIMEOUT seconds (default
 # 280). Knobs for quick runs: BENCH_ROUNDS (3), BENCH_SEQ (30),
-# BENCH_POLLED (10), BENCH_MANY (200); IMP_BUILD (build) picks the build dir.
+# BENCH_POLLED (30), BENCH_MANY (200); IMP_BUILD (build) picks the build dir.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -50,4 +50,4 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
-	python3 "$HERE/bench.py" --tmp "$T" --bin "$BIN"
+	python3 -B "$HERE/bench.py" --tmp "$T" --bin "$BIN"

@@ -120,9 +120,13 @@ class UWSGI(System):
             lines.append(f"emperor-use-clone = {NAMESPACES}")
         with open(ini, "w") as f:
             f.write("\n".join(lines) + "\n")
-        # SIGINT (or SIGQUIT) stops every vassal and exits; SIGTERM reloads.
+        # Stopped with SIGKILL: its graceful stop (SIGINT) asks each vassal
+        # to stop through the Emperor pipe, which a master-less vassal does
+        # not read, so it would wait out its reload-mercy. Teardown is not
+        # measured; its vassals die with it (parent-death signal), and
+        # Emperor.stop() kills what it saw under it, by PID.
         self.emperor = Emperor(["/usr/bin/uwsgi", "--ini", ini],
-                               signal.SIGINT, self.pidfile, cwd=self.work)
+                               signal.SIGKILL, self.pidfile, cwd=self.work)
         wait_path(self.stats, 5)
 
     def vassal_ini(self, name, port):
