@@ -94,7 +94,11 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-unit: $(UNIT_BIN)
+# Test-only LD_PRELOAD shim (see tests/integration/shim/).
+$(BUILD)/no_tmpfile.so: tests/integration/shim/no_tmpfile.c
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+unit: $(UNIT_BIN) $(BUILD)/no_tmpfile.so
 unit-san: $(EMP_LIBSOBJ) $(UNIT_SBIN)
 fuzz-replay: $(FUZZ_BIN)
 

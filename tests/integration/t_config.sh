@@ -43,6 +43,19 @@ rm -f "$T/more.d/first.ini"
 EMP_PID=$!
 check "emperor --vassals DIR runs a directory with every default" \
 	wait_for 5 bash -c 'grep -q "hello from second" <<<"$(http_get 18402)"'
+kill -TERM "$EMP_PID"
+wait_for 5 bash -c "! kill -0 $EMP_PID 2>/dev/null"
+
+# A run-dir whose filesystem has no O_TMPFILE: the config goes through an
+# unlinked mkostemp file instead, and nothing is left behind.
+NO_TMPFILE_LOG="$T/shim.log" LD_PRELOAD="$BIN/no_tmpfile.so" \
+	"$BIN/emperor" --vassals "$T/more.d" >>"$T/emperor.log" 2>&1 &
+EMP_PID=$!
+check "without O_TMPFILE the vassal still starts" \
+	wait_for 5 bash -c 'grep -q "hello from second" <<<"$(http_get 18402)"'
+check "O_TMPFILE was really refused" grep -q "refused O_TMPFILE" "$T/shim.log"
+check "no config file is left in the run dir" \
+	bash -c '! ls -A /run/imperium | grep -q "^\.vassal-"'
 check "a missing directory is a clear startup error (exit 1)" \
 	bash -c '"$BIN/emperor" --vassals /nonexistent 2>&1 | grep -q "vassals directory /nonexistent"; [ "${PIPESTATUS[0]}" = 1 ]'
 finish
