@@ -6,6 +6,7 @@
  * on an ephemeral port and inherited fd://N descriptors.
  */
 #define _GNU_SOURCE
+#include "tests/unit/unit.h"
 #include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
@@ -642,10 +643,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(addr_suite());
 }

@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf */
 #endif
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1016,10 +1017,5 @@ static Suite *cfg_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cfg_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(cfg_suite());
 }

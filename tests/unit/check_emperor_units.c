@@ -5,6 +5,7 @@
  * the lifecycle table on vassals that have no process.
  */
 #define _GNU_SOURCE
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +196,5 @@ int main(void)
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}
-	SRunner *sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
  * to test the walker that keeps mounts out of symlinks.
  */
 #define _GNU_SOURCE
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -710,10 +711,5 @@ int main(void)
 		tcase_add_test(tc, cases[i].fn);
 		suite_add_tcase(s, tc);
 	}
-	SRunner *sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(s);
 }

@@ -4,6 +4,7 @@
  * value, string escaping (quotes, backslashes, control characters, DEL,
  * valid and invalid UTF-8) and the sticky error reported by json_done.
  */
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -229,10 +230,5 @@ static Suite *json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(json_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(json_suite());
 }

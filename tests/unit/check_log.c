@@ -6,6 +6,7 @@
  * pipe with level filtering and cutting of long lines.
  */
 #define _GNU_SOURCE
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -447,10 +448,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(log_suite());
 }

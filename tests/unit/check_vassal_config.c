@@ -4,6 +4,7 @@
  * accepts and how it names what is wrong (file:line:key), the parsed
  * `socket` list, and the shell-like splitting of `exec`.
  */
+#include "tests/unit/unit.h"
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,10 +309,5 @@ static Suite *vassal_config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(vassal_config_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(vassal_config_suite());
 }
