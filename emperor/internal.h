@@ -102,9 +102,9 @@ struct emp_vassal {
 	ev_child child;
 	ev_timer timer;
 	struct buf out_line, err_line;
-	int64_t spawned_at, ready_at, last_seen; /* ev_now() in milliseconds */
-	double spawn_time;            /* ev_time() at spawn, for the ready figure */
-	int64_t spawned_wall;         /* unix time, for stats */
+	double spawn_time;            /* ev_time() at spawn */
+	double ready_time;            /* ev_time() at ready; 0 until then */
+	int64_t spawned_wall;         /* unix time of the spawn, for stats */
 
 	/* history */
 	uint64_t restarts;

@@ -210,16 +210,17 @@ static void h_live_shutdown(struct emp_vassal *v)
 
 static void h_ready(struct emp_vassal *v)
 {
-	v->ready_at = v->last_seen = (int64_t)(ev_now(v->emp->loop) * 1000);
+	v->ready_time = ev_time();
 	log_info("vassal %s: ready (pid %d) in %.1f ms", v->name, (int)v->pid,
-		 (ev_time() - v->spawn_time) * 1000.0);
+		 (v->ready_time - v->spawn_time) * 1000.0);
 	set_state(v, ST_RUNNING);
 	arm_timer(v, v->emp->cfg.heartbeat_timeout_ms, true);
 }
 
+/* Running: a sign of life re-arms the (repeating) silence timer. While
+ * starting only READY counts: the timer there is the ready deadline. */
 static void h_heartbeat(struct emp_vassal *v)
 {
-	v->last_seen = (int64_t)(ev_now(v->emp->loop) * 1000);
 	ev_timer_again(v->emp->loop, &v->timer);
 }
 
@@ -234,8 +235,8 @@ static void h_silent(struct emp_vassal *v)
 
 static void h_crashed(struct emp_vassal *v)
 {
-	int64_t now = (int64_t)(ev_now(v->emp->loop) * 1000);
-	bool loyal = v->ready_at > 0 && now - v->ready_at >= EMP_LOYAL_AFTER_MS;
+	bool loyal = v->ready_time > 0 &&
+		     (ev_time() - v->ready_time) * 1000.0 >= EMP_LOYAL_AFTER_MS;
 	char st[64];
 	emp_format_status(v->last_status, v->has_status, st, sizeof(st));
 	log_warn("vassal %s: %s", v->name, st);
@@ -324,7 +325,7 @@ static const handler_fn table[ST__COUNT][VE__COUNT] = {
 	/*               changed          gone         timer           ready    heartbeat    exit       reload            stop         start         shutdown */
 	[ST_BROKEN]   = ROW(h_load_spawn,   h_remove,    h_bug,          h_bug,   h_bug,       h_bug,     h_force_spawn,    h_stop_idle, h_force_spawn, h_remove),
 	[ST_WAITING]  = ROW(h_wait_changed, h_remove,    h_now,          h_bug,   h_bug,       h_bug,     h_now,            h_stop_idle, h_now,        h_remove),
-	[ST_STARTING] = ROW(h_live_changed, h_live_gone, h_silent,       h_ready, h_heartbeat, h_crashed, h_live_reload,    h_live_stop, h_noop,       h_live_shutdown),
+	[ST_STARTING] = ROW(h_live_changed, h_live_gone, h_silent,       h_ready, h_noop,      h_crashed, h_live_reload,    h_live_stop, h_noop,       h_live_shutdown),
 	[ST_RUNNING]  = ROW(h_live_changed, h_live_gone, h_silent,       h_noop,  h_heartbeat, h_crashed, h_live_reload,    h_live_stop, h_noop,       h_live_shutdown),
 	[ST_STOPPING] = ROW(set_after_respawn, set_after_remove, h_stop_timeout, h_noop, h_noop, h_stopped, set_after_respawn, set_after_idle, set_after_respawn, set_after_remove),
 	[ST_STOPPED]  = ROW(h_load_spawn,   h_remove,    h_bug,          h_bug,   h_bug,       h_bug,     h_force_spawn,    h_noop,      h_force_spawn, h_remove),

@@ -225,10 +225,9 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 		return err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
 	}
 	v->pid = pid;
-	v->spawned_at = (int64_t)(ev_now(v->emp->loop) * 1000);
 	v->spawn_time = ev_time();
 	v->spawned_wall = (int64_t)time(NULL);
-	v->ready_at = 0;
+	v->ready_time = 0;
 	watch_child(v, ctl[0], out[0], errp[0]);
 	log_info("vassal %s: spawned pid %d (namespaces: %s)", v->name, (int)pid,
 		 ns[0] ? ns : "none");

@@ -51,8 +51,8 @@ static void vassal_json(struct json *j, struct emp_vassal *v)
 	json_key(j, "namespaces"), json_str(j, ns);
 	json_key(j, "started"), json_int(j, v->pid ? v->spawned_wall : 0);
 	json_key(j, "ready_ms");
-	if (v->ready_at)
-		json_int(j, v->ready_at - v->spawned_at);
+	if (v->ready_time > 0)
+		json_int(j, (int64_t)((v->ready_time - v->spawn_time) * 1000.0));
 	else
 		json_null(j);
 	json_key(j, "restarts"), json_uint(j, v->restarts);

@@ -175,6 +175,38 @@ START_TEST(lifecycle_without_process)
 }
 END_TEST
 
+/* While starting, the timer is the ready deadline: a heartbeat must not
+ * disarm it; once running, a heartbeat re-arms the silence timer. */
+START_TEST(heartbeat_keeps_the_deadlines)
+{
+	struct emp e = {.inotify_fd = -1, .stats_fd = -1};
+	struct err *err = NULL;
+	ck_assert_int_eq(emp_config_defaults(&e.cfg, tmpdir, &err), 0);
+	e.cfg.max_vassals = 1;
+	e.vassals = calloc(1, sizeof(*e.vassals));
+	e.loop = ev_loop_new(EVFLAG_AUTO);
+	struct emp_vassal *v = emp_vassal_add(&e, "v", "/nonexistent/v.ini", &err);
+	ck_assert_ptr_nonnull(v);
+	v->state = ST_STARTING;
+	ev_timer_set(&v->timer, 30., 0.);
+	ev_timer_start(e.loop, &v->timer);
+	emp_event(v, VE_HEARTBEAT);
+	ck_assert(ev_is_active(&v->timer));
+	ck_assert_int_eq(v->state, ST_STARTING);
+	ev_timer_stop(e.loop, &v->timer);
+	v->state = ST_RUNNING;
+	ev_timer_set(&v->timer, 30., 30.);
+	emp_event(v, VE_HEARTBEAT);
+	ck_assert(ev_is_active(&v->timer));
+	ev_timer_stop(e.loop, &v->timer);
+	v->state = ST_BROKEN;
+	emp_vassal_remove(v);
+	ev_loop_destroy(e.loop);
+	free(e.vassals);
+	emp_config_free(&e.cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("emperor");
@@ -188,6 +220,7 @@ int main(void)
 		{"config", config_defaults_and_keys},
 		{"config_errors", config_errors_name_file_line_key},
 		{"lifecycle", lifecycle_without_process},
+		{"heartbeat_deadlines", heartbeat_keeps_the_deadlines},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
