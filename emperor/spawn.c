@@ -184,14 +184,21 @@ static void watch_child(struct emp_vassal *v, int ctl, int out, int errfd)
 
 int emp_spawn(struct emp_vassal *v, struct err **err)
 {
-	int ctl[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
 	if (emp_vassal_bind(v, err) < 0)
 		return -1;
 	_cleanup_close_ int cfgfd = config_fd(v, err);
+	if (cfgfd < 0)
+		return -1;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (cfgfd < 0 || devnull < 0 || open_channels(ctl, out, errp, err) < 0) {
-		if (devnull < 0)
-			err_set(err, errno, "/dev/null");
+	if (devnull < 0)
+		return err_set(err, errno, "/dev/null");
+	int ctl[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, sync[2] = {-1, -1};
+	if (open_channels(ctl, out, errp, err) < 0) {
+		close_pair(ctl), close_pair(out), close_pair(errp);
+		return -1;
+	}
+	if ((v->clone_flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0) {
+		err_set(err, errno, "pipe");
 		close_pair(ctl), close_pair(out), close_pair(errp);
 		return -1;
 	}
@@ -202,11 +209,6 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	char *const argv[] = {v->emp->cfg.vassal_bin, "--name", v->name, "--origin", v->path,
 			      "--namespaces", ns, "--listen-fds", nsocks, "--stage-dir",
 			      stage, NULL};
-	int sync[2] = {-1, -1};
-	if ((v->clone_flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0) {
-		close_pair(ctl), close_pair(out), close_pair(errp);
-		return err_set(err, errno, "pipe");
-	}
 	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
 			      cfgfd, v->sock_fds, v->n_socks};
 	pid_t emperor = getpid();
@@ -215,14 +217,13 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 		child_main(&f, argv, emperor);
 	int saved = errno;
 	close(ctl[1]), close(out[1]), close(errp[1]);
-	if (pid > 0 && sync[1] >= 0 && release_child(v, pid, sync[1], err) < 0)
-		pid = -2;
+	int released = pid > 0 && sync[1] >= 0 ? release_child(v, pid, sync[1], err) : 0;
 	close_pair(sync);
-	if (pid < 0) {
+	if (pid < 0 || released < 0) {
 		close(ctl[0]), close(out[0]), close(errp[0]);
-		if (pid == -2)
-			return -1;
-		return err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
+		if (pid < 0)
+			err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
+		return -1;
 	}
 	v->pid = pid;
 	v->spawn_time = ev_time();
