@@ -14,9 +14,10 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 DEB_PKGS := gcc make pkg-config libev-dev libnl-3-dev libnl-route-3-dev libcap-dev libssl-dev \
-	check iproute2 curl python3 procps util-linux uwsgi-core uwsgi-plugin-python3
+	check iproute2 curl python3 procps util-linux uwsgi-core uwsgi-plugin-python3 \
+	wrk nginx
 
-LIB_SRC   := $(wildcard core/*.c) $(wildcard jail/*.c) vassal/config.c
+LIB_SRC   := $(wildcard core/*.c) $(wildcard jail/*.c) $(wildcard router/*.c) vassal/config.c
 EMP_SRC   := $(wildcard emperor/*.c)
 VSL_SRC   := $(filter-out vassal/config.c,$(wildcard vassal/*.c))
 UNIT_SRC  := $(wildcard tests/unit/check_*.c)

@@ -19,7 +19,7 @@ static const char *const emp_sections[] = {"emperor", NULL};
 static const char *const emp_keys[] = {
 	"vassals",     "use-clone",         "throttle",    "max-throttle",
 	"stop-timeout", "heartbeat-timeout", "max-vassals", "stats",
-	"exec-as-root", "log-encoder",       "run-dir",     NULL,
+	"exec-as-root", "log-encoder",       "run-dir",     "stats-http", NULL,
 };
 
 /* The format lines get when the operator configures no encoder. */
@@ -55,6 +55,7 @@ static int set_defaults(struct emp_config *c, struct err **err)
 	c->stop_timeout_ms = 30000;
 	c->heartbeat_timeout_ms = 30000;
 	c->max_vassals = 1024;
+	rtr_config_defaults(&c->rtr);
 	c->run_dir = strdup("/run/imperium");
 	if (c->run_dir == NULL)
 		return err_set(err, ENOMEM, "config");
@@ -115,11 +116,27 @@ static int read_stats(struct emp_config *c, const struct cfg *f, const struct cf
 	return 0;
 }
 
+static int read_stats_http(struct emp_config *c, const struct cfg *f, const struct cfg_entry *e,
+			   struct err **err)
+{
+	struct err *sub = NULL;
+	if (addr_parse(e->value, &c->stats_http, &sub) < 0) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	c->has_stats_http = true;
+	return 0;
+}
+
 static int read_entry(struct emp_config *c, const struct cfg *f, const struct cfg_entry *e,
 		      struct err **err)
 {
 	const char *k = e->key;
 	struct err *sub = NULL;
+	int routed = rtr_config_read(&c->rtr, f, e, err);
+	if (routed != 0)
+		return routed < 0 ? -1 : 0;
 	if (!strcmp(k, "vassals")) {
 		if (add_dir(c, e->value, &sub) < 0)
 			goto sub_error;
@@ -138,6 +155,8 @@ static int read_entry(struct emp_config *c, const struct cfg *f, const struct cf
 		return cfg_uint(f, e, 1, 100000, &c->max_vassals, err);
 	} else if (!strcmp(k, "stats")) {
 		return read_stats(c, f, e, err);
+	} else if (!strcmp(k, "stats-http")) {
+		return read_stats_http(c, f, e, err);
 	} else if (!strcmp(k, "exec-as-root")) {
 		if (c->n_hooks >= EMP_MAX_HOOKS)
 			return cfg_error(f, e, err, "more than %d hooks", EMP_MAX_HOOKS);
@@ -161,6 +180,22 @@ sub_error:
 	return -1;
 }
 
+/* The emperor's keys and the router's. */
+static int check_keys(const struct cfg *f, struct err **err)
+{
+	size_t n = 0, m = 0;
+	while (emp_keys[n])
+		n++;
+	while (rtr_config_keys[m])
+		m++;
+	_cleanup_free_ const char **known = calloc(n + m + 1, sizeof(*known));
+	if (known == NULL)
+		return err_set(err, ENOMEM, "config");
+	memcpy(known, emp_keys, n * sizeof(*known));
+	memcpy(known + n, rtr_config_keys, m * sizeof(*known));
+	return cfg_check_keys(f, known, err);
+}
+
 int emp_config_load(struct emp_config *c, const char *path, struct err **err)
 {
 	_cleanup_cfg_ struct cfg *f = cfg_parse_file(path, emp_sections, 0, err);
@@ -168,7 +203,7 @@ int emp_config_load(struct emp_config *c, const char *path, struct err **err)
 		return -1;
 	if ((c->origin = strdup(path)) == NULL)
 		return err_set(err, ENOMEM, "config");
-	if (set_defaults(c, err) < 0 || cfg_check_keys(f, emp_keys, err) < 0)
+	if (set_defaults(c, err) < 0 || check_keys(f, err) < 0)
 		return -1;
 	for (size_t i = 0; i < f->n; i++)
 		if (read_entry(c, f, &f->entries[i], err) < 0)

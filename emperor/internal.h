@@ -17,6 +17,7 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "router/router.h"
 #include "vassal/vassal.h"
 
 #define EMP_NAME_MAX 64
@@ -43,6 +44,9 @@ struct emp_config {
 	struct log_chain *log_chain;  /* `log-encoder`, or the default format */
 	char *run_dir;                /* `run-dir`, default /run/imperium */
 	char *vassal_bin;             /* the vassal program, beside the emperor */
+	bool has_stats_http;
+	struct addr stats_http;       /* `stats-http`: JSON at /, Prometheus at /metrics */
+	struct rtr_config rtr;        /* the router's keys */
 };
 
 enum emp_state {
@@ -94,6 +98,9 @@ struct emp_vassal {
 	int sock_fds[VSL_MAX_SOCKETS];
 	size_t n_socks;
 	char error[512];              /* why it is broken or last failed to start */
+	const char *domains[32];      /* `domain` values (borrowed from cfg) */
+	size_t n_domains;
+	struct rtr_local *sub;        /* its subscription socket, while it runs */
 
 	/* the running process */
 	pid_t pid;
@@ -121,6 +128,7 @@ struct emp_stats_client {
 	struct buf in, out;
 	size_t sent;
 	bool replying;
+	bool http_only;               /* a stats-http client: GET / and /metrics */
 };
 
 struct emp_watch {
@@ -144,6 +152,9 @@ struct emp {
 	int stats_fd;
 	ev_io stats_io;
 	struct emp_stats_client *stats_clients[EMP_STATS_CLIENTS];
+	int stats_http_fd;
+	ev_io stats_http_io;
+	struct rtr *rtr;              /* the router (always present: local vassals subscribe) */
 	int64_t started_wall;
 };
 

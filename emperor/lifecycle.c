@@ -131,6 +131,9 @@ static void load_and_spawn(struct emp_vassal *v, bool force)
 static void begin_stop(struct emp_vassal *v, enum emp_after_stop after)
 {
 	v->after_stop = after;
+	/* Going away for good: no request may be routed to it any more. */
+	if (after != AFTER_RESPAWN)
+		rtr_forget_vassal(v->emp->rtr, v->name);
 	set_state(v, ST_STOPPING);
 	emp_send(v, CTL_E_GRACEFUL_STOP);
 	kill(v->pid, SIGTERM);
@@ -254,6 +257,8 @@ static void h_stop_timeout(struct emp_vassal *v)
 
 static void h_stopped(struct emp_vassal *v)
 {
+	if (v->after_stop != AFTER_RESPAWN)
+		rtr_forget_vassal(v->emp->rtr, v->name);
 	switch (v->after_stop) {
 	case AFTER_REMOVE:
 		remove_vassal(v);

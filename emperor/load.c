@@ -149,6 +149,10 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	v->n_want = (size_t)n;
 	emp_vassal_unload(v);
 	v->cfg = steal_ptr(&c);
+	v->n_domains = 0;
+	for (const struct cfg_entry *d = cfg_next(v->cfg, "domain", NULL);
+	     d != NULL && v->n_domains < ARRAY_SIZE(v->domains); d = cfg_next(v->cfg, "domain", d))
+		v->domains[v->n_domains++] = d->value;
 	v->clone_flags = flags;
 	v->log_chain = chain;
 	v->error[0] = '\0';
@@ -159,6 +163,7 @@ void emp_vassal_unload(struct emp_vassal *v)
 {
 	cfg_free(v->cfg);
 	v->cfg = NULL;
+	v->n_domains = 0;
 	log_chain_free(v->log_chain);
 	v->log_chain = NULL;
 }

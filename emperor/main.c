@@ -162,6 +162,8 @@ static int setup(struct emp *e, struct err **err)
 	if (e->loop == NULL)
 		return err_set(err, 0, "cannot create the event loop");
 	start_signals(e);
+	if ((e->rtr = rtr_new(e->loop, &e->cfg.rtr, err)) == NULL)
+		return -1;
 	if (emp_stats_start(e, err) < 0)
 		return -1;
 	return emp_watch_start(e, err);
@@ -171,7 +173,7 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && argv[1][0] != '-')
 		return emp_cli(argc, argv);
-	struct emp e = {.inotify_fd = -1, .stats_fd = -1};
+	struct emp e = {.inotify_fd = -1, .stats_fd = -1, .stats_http_fd = -1};
 	struct err *err = NULL;
 	if (parse_args(argc, argv, &e.cfg, &err) < 0) {
 		fprintf(stderr, "emperor: %s\n", err_msg(err));
@@ -193,6 +195,7 @@ int main(int argc, char **argv)
 		if (e.vassals[i])
 			emp_vassal_remove(e.vassals[i]);
 	free(e.vassals);
+	rtr_free(e.rtr);
 	log_set_chain(NULL);
 	emp_config_free(&e.cfg);
 	return 0;

@@ -70,6 +70,7 @@ static pid_t clone_child(unsigned long flags)
 struct child_fds {
 	int sync;  /* read end: with a user namespace, wait for the id maps */
 	int devnull, out, err, ctl, cfg;
+	int sub;   /* the vassal's end of its subscription socket */
 	const int *socks;
 	size_t n_socks;
 };
@@ -78,11 +79,13 @@ struct child_fds {
  * first lifted above every target so no dup2 overwrites a later source. */
 static int arrange_fds(const struct child_fds *f)
 {
-	/* targets: 0 devnull, 1 out, 2 err, 3 ctl, 4 cfg, 5.. sockets */
-	int src[5 + VSL_MAX_SOCKETS] = {f->devnull, f->out, f->err, f->ctl, f->cfg};
+	/* targets: 0 devnull, 1 out, 2 err, 3 ctl, 4 cfg, 5.. sockets, then
+	 * the subscription socket */
+	int src[6 + VSL_MAX_SOCKETS] = {f->devnull, f->out, f->err, f->ctl, f->cfg};
 	size_t n = 5 + f->n_socks;
 	for (size_t i = 0; i < f->n_socks; i++)
 		src[5 + i] = f->socks[i];
+	src[n++] = f->sub;
 	int base = (int)n + 16;
 	for (size_t i = 0; i < n; i++)
 		if ((src[i] = fcntl(src[i], F_DUPFD, base)) < 0)
@@ -182,6 +185,32 @@ static void watch_child(struct emp_vassal *v, int ctl, int out, int errfd)
 	ev_child_start(loop, &v->child);
 }
 
+/* The router reads the emperor's end of the vassal's subscription socket;
+ * packets on it may claim only the vassal's `domain` keys, announcing only
+ * the sockets bound for it. */
+static void attach_subscriptions(struct emp_vassal *v, int fd)
+{
+	char texts[VSL_MAX_SOCKETS][ADDR_TEXT_MAX];
+	const char *addrs[VSL_MAX_SOCKETS];
+	size_t n = 0;
+	for (size_t i = 0; i < v->n_socks; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockname(v->sock_fds[i], (struct sockaddr *)&ss, &sl) < 0)
+			continue;
+		addr_format((struct sockaddr *)&ss, sl, texts[n], sizeof(texts[n]));
+		addrs[n] = texts[n];
+		n++;
+	}
+	struct err *err = NULL;
+	v->sub = rtr_local_attach(v->emp->rtr, v->name, fd, v->domains, v->n_domains, addrs, n,
+				  &err);
+	if (v->sub == NULL) {
+		log_warn("vassal %s: %s", v->name, err_msg(err));
+		err_free(&err);
+	}
+}
+
 int emp_spawn(struct emp_vassal *v, struct err **err)
 {
 	if (emp_vassal_bind(v, err) < 0)
@@ -202,25 +231,32 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 		close_pair(ctl), close_pair(out), close_pair(errp);
 		return -1;
 	}
-	char ns[128], nsocks[16], stage[4096];
+	int sub[2] = {-1, -1};
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sub) < 0) {
+		err_set(err, errno, "socketpair");
+		close_pair(ctl), close_pair(out), close_pair(errp), close_pair(sync);
+		return -1;
+	}
+	char ns[128], nsocks[16], nsub[16], stage[4096];
 	jail_format_clone_flags(v->clone_flags, ns, sizeof(ns));
 	snprintf(stage, sizeof(stage), "%s/stage", v->emp->cfg.run_dir);
 	snprintf(nsocks, sizeof(nsocks), "%zu", v->n_socks);
+	snprintf(nsub, sizeof(nsub), "%zu", (size_t)CTL_FD_LISTEN0 + v->n_socks);
 	char *const argv[] = {v->emp->cfg.vassal_bin, "--name", v->name, "--origin", v->path,
-			      "--namespaces", ns, "--listen-fds", nsocks, "--stage-dir",
-			      stage, NULL};
+			      "--namespaces", ns, "--listen-fds", nsocks, "--subscribe-fd",
+			      nsub, "--stage-dir", stage, NULL};
 	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
-			      cfgfd, v->sock_fds, v->n_socks};
+			      cfgfd, sub[1], v->sock_fds, v->n_socks};
 	pid_t emperor = getpid();
 	pid_t pid = clone_child(v->clone_flags);
 	if (pid == 0)
 		child_main(&f, argv, emperor);
 	int saved = errno;
-	close(ctl[1]), close(out[1]), close(errp[1]);
+	close(ctl[1]), close(out[1]), close(errp[1]), close(sub[1]);
 	int released = pid > 0 && sync[1] >= 0 ? release_child(v, pid, sync[1], err) : 0;
 	close_pair(sync);
 	if (pid < 0 || released < 0) {
-		close(ctl[0]), close(out[0]), close(errp[0]);
+		close(ctl[0]), close(out[0]), close(errp[0]), close(sub[0]);
 		if (pid < 0)
 			err_set(err, saved, "clone (%s)", ns[0] ? ns : "no namespaces");
 		return -1;
@@ -230,6 +266,7 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	v->spawned_wall = (int64_t)time(NULL);
 	v->ready_time = 0;
 	watch_child(v, ctl[0], out[0], errp[0]);
+	attach_subscriptions(v, sub[0]);
 	log_info("vassal %s: spawned pid %d (namespaces: %s)", v->name, (int)pid,
 		 ns[0] ? ns : "none");
 	return 0;
@@ -356,6 +393,8 @@ void emp_close_io(struct emp_vassal *v)
 	}
 	buf_free(&v->out_line);
 	buf_free(&v->err_line);
+	rtr_local_detach(v->sub);
+	v->sub = NULL;
 }
 
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)

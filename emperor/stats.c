@@ -10,6 +10,9 @@
  *   GET / HTTP/1.x        the JSON document over HTTP, for curl
  * The reply is written and the connection closed. Clients are few and
  * bounded (EMP_STATS_CLIENTS); requests are bounded to one short line.
+ *
+ * `stats-http` is a second, read-only listener for monitoring: GET / gives
+ * the same JSON, GET /metrics the Prometheus text; it takes no commands.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +24,7 @@
 #include "jail/jail.h"
 
 #define REQUEST_WAIT 0.2
-#define REQUEST_MAX 512
+#define REQUEST_MAX 4096
 #define CLIENT_DEADLINE 5.0
 
 static void client_free(struct emp_stats_client *c)
@@ -89,6 +92,8 @@ int emp_stats_json(struct emp *e, struct buf *out)
 		if (e->vassals[i])
 			vassal_json(&j, e->vassals[i]);
 	json_arr_end(&j);
+	json_key(&j, "router");
+	rtr_stats_json(e->rtr, &j);
 	json_obj_end(&j);
 	if (json_done(&j) < 0)
 		return -1;
@@ -167,6 +172,50 @@ int emp_command(struct emp *e, const char *line, struct buf *reply)
 	return -1;
 }
 
+/* Vassal figures as Prometheus text. */
+static int vassal_metrics(struct emp *e, struct buf *o)
+{
+	int rc = buf_puts(o, "# HELP imperium_vassal_up 1 when the vassal is running.\n"
+			     "# TYPE imperium_vassal_up gauge\n");
+	for (size_t i = 0; i < e->cfg.max_vassals; i++)
+		if (e->vassals[i])
+			rc |= buf_printf(o, "imperium_vassal_up{vassal=\"%s\"} %d\n", e->vassals[i]->name,
+					 e->vassals[i]->state == ST_RUNNING);
+	rc |= buf_puts(o, "# HELP imperium_vassal_restarts_total Restarts of the vassal.\n"
+			  "# TYPE imperium_vassal_restarts_total counter\n");
+	for (size_t i = 0; i < e->cfg.max_vassals; i++)
+		if (e->vassals[i])
+			rc |= buf_printf(o, "imperium_vassal_restarts_total{vassal=\"%s\"} %llu\n",
+					 e->vassals[i]->name,
+					 (unsigned long long)e->vassals[i]->restarts);
+	return rc;
+}
+
+/* A GET: "/" gives the JSON, "/metrics" (stats-http only) Prometheus. */
+static void http_reply(struct emp_stats_client *c)
+{
+	struct emp *e = c->emp;
+	_cleanup_buf_ struct buf body = BUF_INIT;
+	const char *path = c->in.data + 4, *type = "application/json";
+	const char *status = "200 OK";
+	if (c->http_only && !strncmp(path, "/metrics ", 9)) {
+		type = "text/plain; version=0.0.4";
+		vassal_metrics(e, &body);
+		rtr_stats_prometheus(e->rtr, &body);
+	} else if (!strncmp(path, "/ ", 2) || !c->http_only) {
+		emp_stats_json(e, &body);
+	} else {
+		status = "404 Not Found";
+		type = "text/plain";
+		buf_puts(&body, "not found: try / or /metrics\n");
+	}
+	buf_printf(&c->out,
+		   "HTTP/1.0 %s\r\nContent-Type: %s\r\n"
+		   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		   status, type, body.len);
+	buf_append(&c->out, body.data, body.len);
+}
+
 static void start_reply(struct emp_stats_client *c)
 {
 	struct emp *e = c->emp;
@@ -174,23 +223,29 @@ static void start_reply(struct emp_stats_client *c)
 	ev_timer_stop(e->loop, &c->timer);
 	ev_timer_set(&c->timer, CLIENT_DEADLINE, 0.);
 	ev_timer_start(e->loop, &c->timer);
-	char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
-	if (nl)
-		*nl = '\0';
 	if (c->in.len >= 4 && !strncmp(c->in.data, "GET ", 4)) {
-		_cleanup_buf_ struct buf body = BUF_INIT;
-		emp_stats_json(e, &body);
-		buf_printf(&c->out,
-			   "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
-			   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			   body.len);
-		buf_append(&c->out, body.data, body.len);
+		http_reply(c);
+	} else if (c->http_only) {
+		buf_puts(&c->out, "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n");
 	} else {
+		char *nl = c->in.len ? memchr(c->in.data, '\n', c->in.len) : NULL;
+		if (nl)
+			*nl = '\0';
 		emp_command(e, c->in.len ? c->in.data : "", &c->out);
 	}
 	ev_io_stop(e->loop, &c->io);
 	ev_io_set(&c->io, c->fd, EV_WRITE);
 	ev_io_start(e->loop, &c->io);
+}
+
+/* A command is one line; an HTTP request ends with an empty line (its
+ * headers must be read, or closing would reset the connection). */
+static bool request_complete(const struct emp_stats_client *c)
+{
+	if (c->in.len >= 4 && !strncmp(c->in.data, "GET ", 4))
+		return memmem(c->in.data, c->in.len, "\r\n\r\n", 4) ||
+		       memmem(c->in.data, c->in.len, "\n\n", 2);
+	return !c->http_only && memchr(c->in.data, '\n', c->in.len);
 }
 
 static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
@@ -215,7 +270,7 @@ static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 		client_free(c); /* more than REQUEST_MAX: not a client of ours */
 		return;
 	}
-	if (n <= 0 || memchr(c->in.data, '\n', c->in.len))
+	if (n <= 0 || request_complete(c))
 		start_reply(c);
 }
 
@@ -229,11 +284,10 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		start_reply(c); /* said nothing: it gets the JSON */
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+static void accept_client(struct emp *e, int lfd, bool http_only)
 {
-	(void)revents;
-	struct emp *e = container_of(w, struct emp, stats_io);
-	int fd = accept4(e->stats_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ev_loop *loop = e->loop;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	size_t slot = 0;
@@ -247,16 +301,47 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	c->emp = e;
 	c->fd = fd;
 	c->in.max = REQUEST_MAX;
+	c->http_only = http_only;
 	e->stats_clients[slot] = c;
 	ev_io_init(&c->io, on_client_io, fd, EV_READ);
-	ev_timer_init(&c->timer, on_client_timer, REQUEST_WAIT, 0.);
+	ev_timer_init(&c->timer, on_client_timer, http_only ? CLIENT_DEADLINE : REQUEST_WAIT, 0.);
 	ev_io_start(loop, &c->io);
 	ev_timer_start(loop, &c->timer);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct emp *e = container_of(w, struct emp, stats_io);
+	accept_client(e, e->stats_fd, false);
+}
+
+static void on_accept_http(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct emp *e = container_of(w, struct emp, stats_http_io);
+	accept_client(e, e->stats_http_fd, true);
+}
+
+static int start_http(struct emp *e, struct err **err)
+{
+	if (!e->cfg.has_stats_http)
+		return 0;
+	e->stats_http_fd = addr_listen(&e->cfg.stats_http, 64, true, 0666, err);
+	if (e->stats_http_fd < 0)
+		return -1;
+	ev_io_init(&e->stats_http_io, on_accept_http, e->stats_http_fd, EV_READ);
+	ev_io_start(e->loop, &e->stats_http_io);
+	log_info("emperor: stats over HTTP on %s (/ and /metrics)", e->cfg.stats_http.text);
+	return 0;
 }
 
 int emp_stats_start(struct emp *e, struct err **err)
 {
 	e->stats_fd = -1;
+	e->stats_http_fd = -1;
+	if (start_http(e, err) < 0)
+		return -1;
 	if (!e->cfg.has_stats)
 		return 0;
 	e->stats_fd = addr_listen(&e->cfg.stats, 16, true, 0600, err);
@@ -273,6 +358,11 @@ void emp_stats_stop(struct emp *e)
 	for (size_t i = 0; i < EMP_STATS_CLIENTS; i++)
 		if (e->stats_clients[i])
 			client_free(e->stats_clients[i]);
+	if (e->stats_http_fd >= 0) {
+		ev_io_stop(e->loop, &e->stats_http_io);
+		close(e->stats_http_fd);
+		e->stats_http_fd = -1;
+	}
 	if (e->stats_fd >= 0) {
 		ev_io_stop(e->loop, &e->stats_io);
 		close(e->stats_fd);

@@ -4,8 +4,10 @@
  * the emperor when the app was exec'd (CTL_V_READY) and that it is alive
  * (CTL_V_HEARTBEAT), obeys the emperor's commands and SIGTERM/SIGINT/SIGHUP,
  * and reaps every child: as PID 1 of its pid namespace it inherits orphans.
- * When the app exits on its own the vassal exits with the same status and
- * lets the emperor decide about respawning. Nothing here blocks.
+ * Once the app is ready the subscriptions start (subscribe.c); whenever the
+ * vassal goes away they are withdrawn first. When the app exits on its own
+ * the vassal exits with the same status and lets the emperor decide about
+ * respawning. Nothing here blocks.
  */
 #include "vassal/internal.h"
 
@@ -22,6 +24,7 @@
 static void finish(struct vassal *v, int code)
 {
 	v->exit_code = code;
+	vsl_sub_end(v);
 	ev_io_stop(v->loop, &v->ctl_w);
 	ev_io_stop(v->loop, &v->exec_w);
 	ev_timer_stop(v->loop, &v->hb_w);
@@ -62,6 +65,7 @@ static void app_ready(struct vassal *v)
 		log_warn("sending READY: %s", strerror(errno));
 	if (!ev_is_active(&v->hb_w))
 		ev_timer_start(v->loop, &v->hb_w);
+	vsl_sub_start(v);
 }
 
 static void spawn(struct vassal *v)
@@ -98,6 +102,8 @@ static void on_exec(EV_P_ ev_io *w, int revents)
 
 static void graceful_stop(struct vassal *v)
 {
+	/* Routers stop sending before the app stops serving. */
+	vsl_sub_stop(v, true);
 	v->mode = VSL_STOPPING;
 	if (v->app_pid == 0)
 		finish(v, 0);
@@ -110,6 +116,10 @@ static void reload(struct vassal *v)
 	if (v->mode != VSL_RUN)
 		return; /* already reloading, or stopping */
 	log_info("reloading app '%s'", v->argv[0]);
+	/* Otherwise the refreshes go on and keep the keys while the app
+	 * restarts; app_ready starts them over. */
+	if (v->subs.unsub_on_reload)
+		vsl_sub_stop(v, true);
 	v->mode = VSL_RELOADING;
 	kill_app(v, SIGTERM);
 }
@@ -132,6 +142,7 @@ static void on_ctl(EV_P_ ev_io *w, int revents)
 	}
 	switch (pkt[0]) {
 	case CTL_E_STOP:
+		vsl_sub_stop(v, true);
 		kill_app(v, SIGKILL);
 		finish(v, 0);
 		break;

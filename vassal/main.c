@@ -3,10 +3,12 @@
  * The vassal program. The emperor execs it inside the vassal's fresh
  * namespaces with a fixed fd layout (core/ctl.h): 0 /dev/null, 1 and 2 pipes
  * to the emperor's log, 3 the control channel, 4 the resolved config, 5.. the
- * listening sockets. Startup, in order: read the arguments, check the fds,
- * parse and validate the config, build the jail (jail_build), run the
- * `exec-as-root` hooks while still privileged, lock the jail down
- * (jail_lockdown), then hand over to the loop (loop.c) which runs the app.
+ * listening sockets, then (with --subscribe-fd) a datagram socket connected
+ * to the emperor's subscription server. Startup, in order: read the
+ * arguments, check the fds, parse and validate the config, build the jail
+ * (jail_build), run the `exec-as-root` hooks while still privileged, lock the
+ * jail down (jail_lockdown), set up the subscriptions as the tenant
+ * (subscribe.c), then hand over to the loop (loop.c) which runs the app.
  * Any startup failure is sent to the emperor as CTL_V_ERROR with the message
  * (naming file:line when it comes from the config). Exit codes: 0 stopped on
  * request, 1 usage error or emperor gone, 2 setup failure, otherwise the
@@ -17,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,11 +38,12 @@ struct opts {
 	const char *stage_dir;
 	unsigned long clone_flags;
 	unsigned n_listen;
+	int subscribe_fd; /* -1: none */
 };
 
 #define USAGE                                                                                      \
 	"usage: vassal --name NAME --origin PATH --namespaces FLAGS --listen-fds N "               \
-	"--stage-dir DIR"
+	"--stage-dir DIR [--subscribe-fd N]"
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -60,11 +64,13 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 	    {"namespaces", required_argument, NULL, 'N'},
 	    {"listen-fds", required_argument, NULL, 'l'},
 	    {"stage-dir", required_argument, NULL, 's'},
+	    {"subscribe-fd", required_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *ns = NULL, *nfds = NULL;
+	const char *ns = NULL, *nfds = NULL, *sfd = NULL;
 	int opt;
 	memset(o, 0, sizeof(*o));
+	o->subscribe_fd = -1;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
@@ -82,6 +88,9 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 		case 's':
 			o->stage_dir = optarg;
 			break;
+		case 'S':
+			sfd = optarg;
+			break;
 		default:
 			return err_set(err, 0, USAGE);
 		}
@@ -94,13 +103,21 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 		err_prefix(err, "--namespaces");
 		return -1;
 	}
+	/* The fd layout is fixed: the subscription socket follows the listeners. */
+	unsigned want = CTL_FD_LISTEN0 + o->n_listen, got;
+	if (sfd != NULL && (parse_uint(sfd, want, &got) < 0 || got != want))
+		return err_set(err, 0, "--subscribe-fd '%s': expected %u (5 + --listen-fds)", sfd,
+			       want);
+	if (sfd != NULL)
+		o->subscribe_fd = (int)want;
 	return 0;
 }
 
 /* The inherited fds must be there; none may leak into hooks or the app. */
-static int check_fds(unsigned n_listen, struct err **err)
+static int check_fds(unsigned n_listen, int subscribe_fd, struct err **err)
 {
-	for (int fd = CTL_FD_CONTROL; fd < CTL_FD_LISTEN0 + (int)n_listen; fd++) {
+	int end = subscribe_fd >= 0 ? subscribe_fd + 1 : CTL_FD_LISTEN0 + (int)n_listen;
+	for (int fd = CTL_FD_CONTROL; fd < end; fd++) {
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return err_set(err, errno, "inherited fd %d", fd);
@@ -109,6 +126,15 @@ static int check_fds(unsigned n_listen, struct err **err)
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 			return err_set(err, errno, "inherited fd %d", fd);
 	}
+	int type = 0;
+	socklen_t len = sizeof(type);
+	if (subscribe_fd < 0)
+		return 0;
+	if (getsockopt(subscribe_fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return err_set(err, errno, "--subscribe-fd %d", subscribe_fd);
+	if (type != SOCK_DGRAM)
+		return err_set(err, EPROTOTYPE, "--subscribe-fd %d: not a datagram socket",
+			       subscribe_fd);
 	return 0;
 }
 
@@ -173,7 +199,7 @@ static int jail_up(const struct cfg *c, const struct jail_spec *spec, struct err
 
 static int setup(struct vassal *v, const struct opts *o, struct err **err)
 {
-	if (check_fds(o->n_listen, err) < 0)
+	if (check_fds(o->n_listen, o->subscribe_fd, err) < 0)
 		return -1;
 	v->cfg = cfg_parse_fd(CTL_FD_CONFIG, o->origin, vsl_sections, CFG_RAW, err);
 	if (v->cfg == NULL)
@@ -186,7 +212,11 @@ static int setup(struct vassal *v, const struct opts *o, struct err **err)
 		return -1;
 	int r = jail_up(v->cfg, &spec, err);
 	jail_spec_free(&spec);
-	return r;
+	if (r < 0)
+		return -1;
+	/* As the tenant, inside the jail: key files, check files and the
+	 * notify socket are the tenant's. */
+	return vsl_sub_setup(v, o->subscribe_fd, err);
 }
 
 /* The end of a failed startup: the emperor gets the message, else stderr. */
@@ -202,7 +232,8 @@ int main(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct opts o;
-	struct vassal v = {.exec_fd = -1, .chdir = "/", .heartbeat = VSL_HEARTBEAT_DEFAULT};
+	struct vassal v = {
+	    .exec_fd = -1, .chdir = "/", .heartbeat = VSL_HEARTBEAT_DEFAULT, .subs = VSL_SUBS_INIT};
 	int code;
 
 	/* Writes to a vanished emperor must fail with EPIPE, not kill us. */
@@ -219,6 +250,7 @@ int main(int argc, char **argv)
 	} else {
 		code = vsl_loop_run(&v);
 	}
+	vsl_sub_free(&v);
 	vsl_free_words(v.argv);
 	cfg_free(v.cfg);
 	return code;

@@ -18,6 +18,9 @@ extern const char *const vsl_sections[];
 
 #define VSL_MAX_SOCKETS 16
 
+/* At most this many `domain`, `subscribe-to` and `subscribe2` entries in all. */
+#define VSL_MAX_SUBSCRIPTIONS 64
+
 /*
  * vsl_config_validate - check every key of a vassal file: unknown keys, bad
  * values, a missing `exec`, jail keys (through jail_spec_from_cfg) against
@@ -32,6 +35,14 @@ int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct e
  * VSL_MAX_SOCKETS). Returns the count, or -1 with *err.
  */
 int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct err **err);
+
+/*
+ * vsl_config_domains - the `domain` values, in file order: the keys this
+ * vassal may claim through the emperor's subscription socket. @out[i]
+ * points into @c. Returns the count, or -1 with *err "FILE:LINE: domain:
+ * why" (a bad name, more than @max).
+ */
+int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct err **err);
 
 /*
  * vsl_split_words - split an `exec` command line into words the way a shell

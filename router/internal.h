@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shared inside router/: the router's context, its listeners, the local
+ * vassal sockets, and the two halves of a proxied request (the client
+ * connection and its backend connection). Every watcher is embedded in the
+ * struct that owns it.
+ */
+#ifndef ROUTER_INTERNAL_H
+#define ROUTER_INTERNAL_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/buf.h"
+#include "core/subpkt.h"
+#include "router/http1.h"
+#include "router/router.h"
+#include "router/table.h"
+
+#define RTR_IO_CHUNK 65536          /* bytes per read */
+#define RTR_HIGH_WATER (256 * 1024) /* stop reading the other side above this */
+#define RTR_LOCAL_KEYS 32
+#define RTR_LOCAL_ADDRS 16
+
+/* Why the subscription server dropped or refused a packet (stats). */
+enum rtr_drop {
+	RTR_DROP_MALFORMED = 0, /* + subpkt_drop reason, see sub_drops[] */
+	RTR_DROP_FOREIGN_KEY,   /* a local vassal claimed a key not its own */
+	RTR_DROP_FOREIGN_ADDR,  /* ... or an address not its own */
+	RTR_DROP_BAD_ADDRESS,
+	RTR_DROP_BAD_ALGO,
+	RTR_DROP_FULL,
+	RTR_DROP_SIGNED,        /* signed packets are not checked yet: refused */
+	RTR_DROP__COUNT
+};
+
+struct rtr;
+
+struct rtr_listener {
+	struct rtr *r;
+	int fd;
+	ev_io io;
+	struct addr addr;
+	bool http;                  /* else a subscription server */
+};
+
+struct rtr_local {
+	struct rtr *r;
+	struct rtr_local *next, *prev;
+	int fd;
+	ev_io io;
+	char vassal[RTR_VASSAL_MAX + 1];
+	char *keys[RTR_LOCAL_KEYS];
+	size_t n_keys;
+	char *addrs[RTR_LOCAL_ADDRS];
+	size_t n_addrs;
+};
+
+/* How a body is framed on its way through. */
+enum rtr_body {
+	BODY_NONE,
+	BODY_CLEN,           /* `left` bytes, passed through */
+	BODY_CHUNKED,        /* chunked, passed through raw (decoded to find the end) */
+	BODY_DECHUNK,        /* chunked in, plain out (then close) */
+	BODY_CLOSE,          /* until the sender closes, passed through */
+	BODY_CLOSE_CHUNK,    /* until the sender closes, chunk-encoded out */
+	BODY_SPOOL,          /* chunked request to a uwsgi node: decoded into the spool */
+};
+
+/* A chunked request body decoded to memory, then to an O_TMPFILE file. */
+struct rtr_spool {
+	struct buf mem;
+	int fd;                     /* -1 while in memory */
+	uint64_t size;              /* bytes spooled */
+	uint64_t sent;              /* bytes sent to the node */
+};
+
+struct rtr_client;
+
+struct rtr_backend {
+	struct rtr *r;
+	struct rtr_client *c;       /* NULL while idle in a node's pool */
+	struct rtr_node *node;      /* held with rtr_node_ref */
+	struct rtr_backend *idle_next;
+	int fd;
+	ev_io io;
+	ev_timer timer;             /* connect timeout, or idle in the pool */
+	bool connected;
+	bool reused;                /* came from the idle pool */
+	bool got_bytes;             /* the node sent something */
+	bool eof;                   /* the node closed its side (or reset) */
+	bool shut;                  /* we shut down our writing side */
+	int error;                  /* errno of a failed connect or reset */
+	struct buf out;             /* to the node */
+	struct buf in;              /* from the node, not yet handled */
+};
+
+enum rtr_cstate {
+	C_HEAD,       /* reading a request head */
+	C_PROXY,      /* a request in progress */
+	C_TUNNEL,     /* upgraded: bytes both ways */
+	C_CLOSING,    /* flushing the last bytes, then closing */
+};
+
+struct rtr_client {
+	struct rtr *r;
+	struct rtr_client *next, *prev;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	enum rtr_cstate state;
+	struct sockaddr_storage peer;
+	char peer_ip[64];
+	char peer_port[8];
+	char local_ip[64];
+	char local_port[8];
+
+	struct buf in;              /* from the client, not yet handled */
+	struct buf out;             /* to the client */
+	struct buf head;            /* the current request's head, copied */
+	struct rtr_h1_head req;     /* parsed from `head` */
+
+	/* the request in progress */
+	struct rtr_backend *be;
+	struct rtr_pool *pool;      /* only valid at pick time */
+	char key[SUBPKT_KEY_MAX + 1];
+	unsigned tries;
+	enum rtr_body req_body;
+	uint64_t req_left;          /* BODY_CLEN */
+	struct rtr_h1_chunked req_chunk;
+	bool req_done;              /* the whole request body was read */
+	uint64_t req_fwd;           /* body bytes forwarded (no retry after) */
+	struct rtr_spool spool;
+	bool keepalive;             /* the client connection may be reused */
+	bool is_head;               /* HEAD request: responses have no body */
+	bool upgrade;
+
+	/* the response */
+	struct rtr_h1_head resp;
+	bool resp_started;          /* a byte of the response went to the client */
+	bool resp_head_done;
+	enum rtr_body resp_body;
+	uint64_t resp_left;
+	struct rtr_h1_chunked resp_chunk;
+	bool resp_done;
+	bool be_reusable;           /* the node keeps the connection open */
+	bool counted;               /* counted in the node's inflight */
+	bool head_started;          /* a head's first byte arrived (header timeout) */
+	bool in_eof;                /* the client closed its side (or reset) */
+	bool shut_be;               /* tunnel: the node's writing side shut down */
+	bool abort;                 /* close now, without flushing */
+	bool lingering;             /* response sent, our side shut, draining */
+};
+
+struct rtr {
+	struct ev_loop *loop;
+	struct rtr_config cfg;
+	struct rtr_table *table;
+	struct rtr_listener listeners[2 * RTR_MAX_LISTEN];
+	size_t n_listeners;
+	struct rtr_local *locals;
+	struct rtr_client *clients;
+	uint64_t n_clients;
+	bool accepting;             /* http listeners active (below max_conns) */
+	ev_timer accept_retry;      /* accept paused after EMFILE */
+	uint64_t accepted, conn_refusals;
+	ev_timer sweep;             /* node expiry */
+	int notify_fd;              /* unbound unix datagram socket for acks */
+	int resub_fd4, resub_fd6, resub_fdu;
+	char resub_address[ADDR_TEXT_MAX];
+
+	/* counters */
+	uint64_t sub_drops[SUBPKT__COUNT];
+	uint64_t drops[RTR_DROP__COUNT];
+	uint64_t sub_accepted, sub_removed, sub_expired, resub_sent;
+	uint64_t requests;
+	uint64_t errors[600];       /* by status code, for statuses the router made */
+	double last_drop_log;
+	uint64_t drops_since_log;
+};
+
+/* subserver.c */
+int rtr_subserver_open(struct rtr *r, struct rtr_listener *l, struct err **err);
+void rtr_subserver_start(struct rtr *r, struct rtr_listener *l);
+void rtr_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void rtr_sub_close(struct rtr *r);
+
+/* proxy.c: the client side */
+int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err);
+void rtr_client_free(struct rtr_client *c);
+void rtr_accept_resume(struct rtr *r);
+
+/* What happened on a client's backend connection (flags). */
+#define RTR_BE_CONNECTED 1
+#define RTR_BE_IO 2        /* bytes moved either way, or EOF */
+#define RTR_BE_FAILED 4    /* connect failed or reset before any byte: be->error */
+#define RTR_BE_TIMEOUT 8   /* connect timeout */
+void rtr_client_backend_event(struct rtr_client *c, int what);
+
+/* backend.c */
+/* Connect (or reuse an idle connection) to @node for @c (sets c->be).
+ * 0 or -1 with errno. */
+int rtr_backend_open(struct rtr_client *c, struct rtr_node *node);
+/* Send what is in be->out, as far as the socket takes it. */
+void rtr_backend_send(struct rtr_backend *be);
+/* Watch for what the client side can take: reads when @want_read. */
+void rtr_backend_update(struct rtr_backend *be, bool want_read);
+/* The request is over: keep the connection idle for reuse or close it. */
+void rtr_backend_release(struct rtr_backend *be, bool reusable);
+void rtr_backend_close_idle(struct rtr_node *n);
+
+/* request.c: the request head as a node gets it */
+int rtr_uwsgi_request(struct rtr_client *c, struct buf *out, uint8_t m1, uint8_t m2);
+int rtr_http_request(struct rtr_client *c, struct buf *out);
+
+/* proxy.c: the length of a Host value without its :port. */
+size_t rtr_host_len(const char *host, size_t len);
+
+/* proxy.c: answer @status (when no response byte went out yet) and close. */
+void rtr_client_error(struct rtr_client *c, int status);
+
+/* response.c: move the node's response to the client. Returns true on
+ * progress; sets c->resp_done, or c->abort / C_CLOSING on a broken node. */
+bool rtr_forward_response(struct rtr_client *c);
+/* response.c: C_TUNNEL, bytes both ways. */
+bool rtr_forward_tunnel(struct rtr_client *c);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+/*
+ * The router's stats: JSON in uWSGI's layout (subscriptions: key, hits,
+ * algo, nodes with their counters) plus our own counters (connections,
+ * requests, errors the router answered, dropped packets by reason), and the
+ * same figures as Prometheus text, labelled by key, node and vassal.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "router/internal.h"
+
+static const char *const drop_names[RTR_DROP__COUNT] = {
+    [RTR_DROP_MALFORMED] = "malformed",     [RTR_DROP_FOREIGN_KEY] = "foreign_key",
+    [RTR_DROP_FOREIGN_ADDR] = "foreign_address", [RTR_DROP_BAD_ADDRESS] = "bad_address",
+    [RTR_DROP_BAD_ALGO] = "bad_algo",       [RTR_DROP_FULL] = "full",
+};
+
+static const int err_statuses[] = {400, 404, 408, 413, 431, 501, 502, 503, 504, 505};
+
+static void node_json(struct json *j, const struct rtr_node *n, double now)
+{
+	json_obj_begin(j);
+	json_key(j, "name"), json_str(j, n->addr.text);
+	json_key(j, "vassal"), json_str(j, n->vassal);
+	json_key(j, "modifier1"), json_uint(j, n->modifier1);
+	json_key(j, "modifier2"), json_uint(j, n->modifier2);
+	json_key(j, "last_check"), json_int(j, n->last_seen_wall);
+	json_key(j, "requests"), json_uint(j, n->requests);
+	json_key(j, "failures"), json_uint(j, n->failures);
+	json_key(j, "tx"), json_uint(j, n->tx);
+	json_key(j, "rx"), json_uint(j, n->rx);
+	json_key(j, "inflight"), json_uint(j, n->inflight);
+	json_key(j, "cores"), json_uint(j, n->cores);
+	json_key(j, "load"), json_uint(j, n->load);
+	json_key(j, "weight"), json_uint(j, n->weight);
+	json_key(j, "backup"), json_uint(j, n->backup);
+	json_key(j, "proto"), json_str(j, n->proto == RTR_PROTO_HTTP ? "http" : "uwsgi");
+	json_key(j, "ref"), json_uint(j, n->refs);
+	json_key(j, "idle_connections"), json_uint(j, n->n_idle);
+	json_key(j, "failcnt"), json_uint(j, n->failcnt);
+	json_key(j, "death_mark"), json_bool(j, n->dead_until > now);
+	json_obj_end(j);
+}
+
+void rtr_stats_json(struct rtr *r, struct json *j)
+{
+	double now = ev_now(r->loop);
+	json_obj_begin(j);
+	json_key(j, "listeners");
+	json_arr_begin(j);
+	for (size_t i = 0; i < r->n_listeners; i++) {
+		json_obj_begin(j);
+		json_key(j, "address"), json_str(j, r->listeners[i].addr.text);
+		json_key(j, "kind"), json_str(j, r->listeners[i].http ? "http" : "subscription");
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "connections"), json_uint(j, r->n_clients);
+	json_key(j, "accepted"), json_uint(j, r->accepted);
+	json_key(j, "refused_at_limit"), json_uint(j, r->conn_refusals);
+	json_key(j, "requests"), json_uint(j, r->requests);
+	json_key(j, "errors");
+	json_obj_begin(j);
+	for (size_t i = 0; i < ARRAY_SIZE(err_statuses); i++) {
+		char k[8];
+		snprintf(k, sizeof(k), "%d", err_statuses[i]);
+		json_key(j, k), json_uint(j, r->errors[err_statuses[i]]);
+	}
+	json_obj_end(j);
+	json_key(j, "subscriptions_accepted"), json_uint(j, r->sub_accepted);
+	json_key(j, "subscriptions_removed"), json_uint(j, r->sub_removed);
+	json_key(j, "subscriptions_expired"), json_uint(j, r->sub_expired);
+	json_key(j, "resubscribed"), json_uint(j, r->resub_sent);
+	json_key(j, "dropped");
+	json_obj_begin(j);
+	for (int i = 1; i < RTR_DROP__COUNT; i++)
+		if (drop_names[i])
+			json_key(j, drop_names[i]), json_uint(j, r->drops[i]);
+	for (int i = 1; i < SUBPKT__COUNT; i++)
+		json_key(j, subpkt_drop_name((enum subpkt_drop)i)), json_uint(j, r->sub_drops[i]);
+	json_obj_end(j);
+	json_key(j, "keys"), json_uint(j, rtr_table_keys(r->table));
+	json_key(j, "nodes"), json_uint(j, rtr_table_nodes(r->table));
+	json_key(j, "subscriptions");
+	json_arr_begin(j);
+	for (struct rtr_pool *p = rtr_table_next(r->table, NULL); p; p = rtr_table_next(r->table, p)) {
+		json_obj_begin(j);
+		json_key(j, "key"), json_strn(j, p->key, p->keylen);
+		json_key(j, "hits"), json_uint(j, p->hits);
+		json_key(j, "algo"), json_str(j, rtr_algo_name(p->algo));
+		json_key(j, "nodes");
+		json_arr_begin(j);
+		for (struct rtr_node *n = p->nodes; n; n = n->next)
+			node_json(j, n, now);
+		json_arr_end(j);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static int label(struct buf *o, const char *s, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '\\' || ch == '"')
+			rc |= buf_putc(o, '\\'), rc |= buf_putc(o, ch);
+		else if (ch == '\n')
+			rc |= buf_puts(o, "\\n");
+		else
+			rc |= buf_putc(o, ch);
+	}
+	return rc;
+}
+
+static int node_metric(struct buf *o, const char *name, const struct rtr_pool *p,
+		       const struct rtr_node *n, uint64_t v)
+{
+	int rc = buf_printf(o, "imperium_router_node_%s{key=\"", name);
+	rc |= label(o, p->key, p->keylen);
+	rc |= buf_puts(o, "\",node=\"");
+	rc |= label(o, n->addr.text, strlen(n->addr.text));
+	rc |= buf_puts(o, "\",vassal=\"");
+	rc |= label(o, n->vassal, strlen(n->vassal));
+	rc |= buf_printf(o, "\",backup=\"%" PRIu64 "\"} %" PRIu64 "\n", n->backup, v);
+	return rc;
+}
+
+static const struct {
+	const char *name, *type, *help;
+} node_metrics[] = {
+    {"requests_total", "counter", "Requests sent to the node."},
+    {"failures_total", "counter", "Failed connections or exchanges with the node."},
+    {"tx_bytes_total", "counter", "Bytes sent to the node."},
+    {"rx_bytes_total", "counter", "Bytes received from the node."},
+    {"inflight", "gauge", "Requests in progress on the node."},
+    {"weight", "gauge", "The node's weight."},
+    {"last_seen_seconds", "gauge", "Unix time of the node's last subscription."},
+    {"up", "gauge", "1 when the node is in rotation."},
+};
+
+static uint64_t node_value(size_t i, const struct rtr_node *n, double now)
+{
+	switch (i) {
+	case 0: return n->requests;
+	case 1: return n->failures;
+	case 2: return n->tx;
+	case 3: return n->rx;
+	case 4: return n->inflight;
+	case 5: return n->weight;
+	case 6: return (uint64_t)n->last_seen_wall;
+	default: return n->dead_until <= now;
+	}
+}
+
+int rtr_stats_prometheus(struct rtr *r, struct buf *o)
+{
+	double now = ev_now(r->loop);
+	int rc = 0;
+	rc |= buf_printf(o,
+			 "# HELP imperium_router_connections Open client connections.\n"
+			 "# TYPE imperium_router_connections gauge\n"
+			 "imperium_router_connections %" PRIu64 "\n"
+			 "# HELP imperium_router_requests_total Requests read from clients.\n"
+			 "# TYPE imperium_router_requests_total counter\n"
+			 "imperium_router_requests_total %" PRIu64 "\n",
+			 r->n_clients, r->requests);
+	rc |= buf_puts(o, "# HELP imperium_router_errors_total Responses the router made itself, "
+			  "by status.\n# TYPE imperium_router_errors_total counter\n");
+	for (size_t i = 0; i < ARRAY_SIZE(err_statuses); i++)
+		rc |= buf_printf(o, "imperium_router_errors_total{status=\"%d\"} %" PRIu64 "\n",
+				 err_statuses[i], r->errors[err_statuses[i]]);
+	rc |= buf_puts(o, "# HELP imperium_router_dropped_packets_total Subscription packets "
+			  "dropped, by reason.\n# TYPE imperium_router_dropped_packets_total counter\n");
+	for (int i = 1; i < RTR_DROP__COUNT; i++)
+		if (drop_names[i])
+			rc |= buf_printf(o,
+					 "imperium_router_dropped_packets_total{reason=\"%s\"} %" PRIu64
+					 "\n",
+					 drop_names[i], r->drops[i]);
+	for (int i = 1; i < SUBPKT__COUNT; i++)
+		rc |= buf_printf(o, "imperium_router_dropped_packets_total{reason=\"%s\"} %" PRIu64 "\n",
+				 subpkt_drop_name((enum subpkt_drop)i), r->sub_drops[i]);
+	rc |= buf_puts(o, "# HELP imperium_router_key_hits_total Requests routed to the key.\n"
+			  "# TYPE imperium_router_key_hits_total counter\n");
+	for (struct rtr_pool *p = rtr_table_next(r->table, NULL); p; p = rtr_table_next(r->table, p)) {
+		rc |= buf_puts(o, "imperium_router_key_hits_total{key=\"");
+		rc |= label(o, p->key, p->keylen);
+		rc |= buf_printf(o, "\",algo=\"%s\"} %" PRIu64 "\n", rtr_algo_name(p->algo), p->hits);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(node_metrics); i++) {
+		rc |= buf_printf(o, "# HELP imperium_router_node_%s %s\n# TYPE imperium_router_node_%s %s\n",
+				 node_metrics[i].name, node_metrics[i].help, node_metrics[i].name,
+				 node_metrics[i].type);
+		for (struct rtr_pool *p = rtr_table_next(r->table, NULL); p;
+		     p = rtr_table_next(r->table, p))
+			for (struct rtr_node *n = p->nodes; n; n = n->next)
+				rc |= node_metric(o, node_metrics[i].name, p, n, node_value(i, n, now));
+	}
+	return rc < 0 ? -1 : 0;
+}
