@@ -264,6 +264,7 @@ static void h_stopped(struct emp_vassal *v)
 		remove_vassal(v);
 		return;
 	case AFTER_IDLE:
+		ev_timer_stop(v->emp->loop, &v->timer); /* the stop deadline */
 		log_info("vassal %s: stopped", v->name);
 		set_state(v, ST_STOPPED);
 		return;

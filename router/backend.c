@@ -221,7 +221,7 @@ int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 	rtr_node_ref(node);
 	/* a head (a uwsgi packet is at most 64 KiB + 4) plus a window of body */
 	size_t head = r->cfg.max_head > UPKT_BODY_MAX ? r->cfg.max_head : UPKT_BODY_MAX + 4;
-	be->out.max = head + RTR_HIGH_WATER + RTR_IO_CHUNK;
+	be->out.max = head + 2 * RTR_HIGH_WATER + 2 * RTR_IO_CHUNK;
 	be->in.max = head + RTR_HIGH_WATER + RTR_IO_CHUNK + 1;
 	ev_io_init(&be->io, on_io, fd, EV_WRITE);
 	ev_io_start(r->loop, &be->io);

@@ -104,7 +104,7 @@ struct fields {
 	unsigned hosts;
 	bool upgrade_hdr;  /* an Upgrade header is present */
 	bool conn_upgrade; /* Connection lists "upgrade" */
-	bool te;           /* a Transfer-Encoding header is present */
+	bool te;	   /* a Transfer-Encoding header is present */
 	bool te_chunked;   /* the last coding so far is chunked */
 	bool te_seen_chk;  /* chunked appeared at all */
 	bool te_after_chk; /* a coding follows chunked */
@@ -398,8 +398,7 @@ static void conn_value(const char *v, size_t n, struct rtr_h1_head *h, struct fi
 }
 
 /* The fields that matter to framing and routing; names are tokens here. */
-static int special(const struct rtr_h1_hdr *x, struct rtr_h1_head *h, struct fields *f,
-		   bool resp)
+static int special(const struct rtr_h1_hdr *x, struct rtr_h1_head *h, struct fields *f, bool resp)
 {
 	switch (x->nlen) {
 	case 4:
@@ -411,7 +410,7 @@ static int special(const struct rtr_h1_hdr *x, struct rtr_h1_head *h, struct fie
 		}
 		break;
 	case 6:
-		if (name_is(x->name, "expect", 6) &&
+		if (!resp && name_is(x->name, "expect", 6) &&
 		    rtr_h1_token_eq(x->val, x->vlen, "100-continue"))
 			h->expect_continue = true;
 		break;
@@ -626,17 +625,17 @@ int rtr_h1_parse_response(const char *p, size_t len, size_t max, struct rtr_h1_h
 #define CHUNK_DIGITS_MAX 15
 
 enum chunk_state {
-	CK_SIZE,      /* hex digits */
-	CK_SIZE_BWS,  /* blanks after the size, before ';' or the line end */
-	CK_EXT,       /* chunk extensions, skipped */
-	CK_SIZE_LF,   /* CR seen at the end of the size line */
-	CK_DATA,      /* c->left bytes of data */
-	CK_DATA_CR,   /* the CRLF after the data */
-	CK_DATA_LF,   /* its LF */
-	CK_TRAILER,   /* the start of a trailer line, or the final empty line */
+	CK_SIZE,       /* hex digits */
+	CK_SIZE_BWS,   /* blanks after the size, before ';' or the line end */
+	CK_EXT,	       /* chunk extensions, skipped */
+	CK_SIZE_LF,    /* CR seen at the end of the size line */
+	CK_DATA,       /* c->left bytes of data */
+	CK_DATA_CR,    /* the CRLF after the data */
+	CK_DATA_LF,    /* its LF */
+	CK_TRAILER,    /* the start of a trailer line, or the final empty line */
 	CK_TRAILER_IN, /* inside a trailer line */
 	CK_TRAILER_LF, /* CR seen at the end of a trailer line */
-	CK_END_LF,    /* CR of the final empty line seen */
+	CK_END_LF,     /* CR of the final empty line seen */
 };
 
 static int hexval(unsigned char c)
@@ -689,8 +688,8 @@ static int skip_line(struct rtr_h1_chunked *c, const char *p, size_t *ip, size_t
 	return 0;
 }
 
-int rtr_h1_chunked_step(struct rtr_h1_chunked *c, const char *p, size_t len,
-			const char **data, size_t *dlen)
+int rtr_h1_chunked_step(struct rtr_h1_chunked *c, const char *p, size_t len, const char **data,
+			size_t *dlen)
 {
 	size_t i = 0;
 	*data = NULL;

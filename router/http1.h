@@ -32,16 +32,19 @@ struct rtr_h1_hdr {
 };
 
 struct rtr_h1_head {
-	size_t scanned;           /* resume point; zero the struct to start */
+	size_t scanned;           /* resume point; zero the struct to start (the
+				   * only state kept between calls: the buffer
+				   * may move, its bytes may not change) */
 
 	/* request line (requests) */
 	const char *method;
 	size_t mlen;
 	const char *uri;          /* request-target as sent */
 	size_t ulen;
-	const char *path;         /* uri without the query */
+	const char *path;         /* uri without the query; in absolute-form the
+				   * part after the authority, len 0 meaning "/" */
 	size_t plen;
-	const char *query;        /* after '?', without it; len 0 when none */
+	const char *query;        /* after '?', without it; NULL, len 0 when none */
 	size_t qlen;
 	/* status line (responses) */
 	int status;               /* 100..999 */
@@ -54,36 +57,50 @@ struct rtr_h1_head {
 	size_t head_len;          /* bytes of the head, final CRLF included */
 
 	/* derived from the headers */
-	const char *host;         /* Host header (requests), len 0 when none */
+	const char *host;         /* Host header (requests), else the authority of
+				   * an absolute-form target; NULL, len 0 when none */
 	size_t hostlen;
 	bool has_clen;
-	uint64_t clen;            /* Content-Length */
-	bool chunked;             /* Transfer-Encoding: chunked (last coding) */
+	uint64_t clen;            /* Content-Length, at most INT64_MAX */
+	bool chunked;             /* Transfer-Encoding: chunked (last coding); in a
+				   * response with neither chunked nor has_clen
+				   * the body (if any) runs to the close */
 	bool conn_close;          /* Connection: close, or HTTP/1.0 without keep-alive */
 	bool conn_keepalive;      /* Connection: keep-alive */
-	bool upgrade;             /* Connection: upgrade and an Upgrade header */
-	bool expect_continue;     /* Expect: 100-continue */
+	bool upgrade;             /* Connection: upgrade and an Upgrade header (1.1) */
+	bool expect_continue;     /* Expect: 100-continue (1.1 requests) */
 };
 
 /*
  * rtr_h1_parse_request - parse a request head from p[0..len).
- * @max: largest head accepted; a head not complete within @max bytes gives
- *       RTR_H1_TOO_LARGE.
+ * @max: largest head accepted (at most INT_MAX; more counts as INT_MAX); a
+ *       head not complete within @max bytes gives RTR_H1_TOO_LARGE.
  * Returns head_len (> 0) when the head is complete, 0 when more bytes are
  * needed, or a negative RTR_H1_* value. Checks: method a token, target
- * starting with '/' (or "*" for OPTIONS, or absolute-form http://), version
- * HTTP/1.0 or 1.1, header names tokens, no obs-fold, no NUL/CR/LF inside
- * values, at most one Host in 1.1 and Host required in 1.1, Content-Length
- * all digits and consistent when repeated, Content-Length together with
- * Transfer-Encoding refused (request smuggling), Transfer-Encoding other
- * than chunked -> RTR_H1_NOT_IMPL. Lines end in CRLF; a bare LF is accepted.
+ * starting with '/' (or "*" for OPTIONS, or absolute-form http:// or
+ * https:// without userinfo; no authority-form, so no CONNECT), version
+ * HTTP/1.0 or 1.1 (another HTTP/x.y is RTR_H1_BAD_VERSION), header names
+ * tokens, no obs-fold, no NUL/CR/LF inside values, at most one Host, a
+ * non-empty host[:port] made of RFC 3986 host characters, Host required in
+ * 1.1, Content-Length all digits and consistent when repeated,
+ * Content-Length together with Transfer-Encoding refused (request
+ * smuggling), as are Transfer-Encoding in 1.0, "chunked" twice, with
+ * parameters or not last; a last coding other than chunked ->
+ * RTR_H1_NOT_IMPL. Lines end in CRLF; a bare LF is accepted; empty lines
+ * before the request line are skipped and counted in head_len.
+ * Errors are reported once the head is complete (so any split of the input
+ * gives the same answer), except a first byte that cannot start a request
+ * line, which is refused at once.
  */
 int rtr_h1_parse_request(const char *p, size_t len, size_t max, struct rtr_h1_head *h);
 
 /*
  * rtr_h1_parse_response - same for a response head (status line
- * "HTTP/1.x NNN reason"). Content-Length with Transfer-Encoding: the
- * chunked framing wins (RFC 9112) rather than refusing.
+ * "HTTP/1.x NNN reason", the reason possibly empty or absent with its
+ * space). Content-Length with Transfer-Encoding: the chunked framing wins
+ * (RFC 9112) rather than refusing, has_clen is false; a last coding other
+ * than chunked leaves both false (read to close); Transfer-Encoding in a
+ * 1.0 response sets conn_close. Host is not looked at.
  */
 int rtr_h1_parse_response(const char *p, size_t len, size_t max, struct rtr_h1_head *h);
 
@@ -95,7 +112,7 @@ bool rtr_h1_token_eq(const char *p, size_t n, const char *s);
 
 /*
  * rtr_h1_response_has_body - whether a response to @method with @status
- * carries a body (not HEAD, not 1xx, 204, 304).
+ * carries a body (not HEAD, not 1xx, 204, 304, nor a 2xx to CONNECT).
  */
 bool rtr_h1_response_has_body(const char *method, size_t mlen, int status);
 
@@ -112,9 +129,12 @@ struct rtr_h1_chunked {
  * Returns the bytes consumed (>= 0; 0 only when len is 0 or done), or
  * RTR_H1_BAD. When chunk data is among the consumed bytes, *data and *dlen
  * give one contiguous run of it (the call stops at the end of that run, so a
- * caller loops); otherwise *dlen is 0. Sizes are hex, at most 15 digits;
- * chunk extensions and trailers are skipped, each line at most 4096 bytes.
- * Sets c->done after the final CRLF.
+ * caller loops); otherwise *dlen is 0 and *data NULL. Sizes are hex, at
+ * most 15 digits, then optional blanks; chunk extensions and trailers are
+ * skipped (a NUL in them is refused), each line at most 4096 bytes; the CRLF
+ * after chunk data is required. Lines end in CRLF or a bare LF. Sets c->done
+ * after the final CRLF and consumes nothing after it. Any split of the input
+ * gives the same data and result.
  */
 int rtr_h1_chunked_step(struct rtr_h1_chunked *c, const char *p, size_t len,
 			const char **data, size_t *dlen);

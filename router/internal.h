@@ -24,6 +24,12 @@
 #define RTR_LOCAL_KEYS 32
 #define RTR_LOCAL_ADDRS 16
 
+/* Bytes a capped buffer can still take (its NUL terminator kept). */
+static inline size_t rtr_room(const struct buf *b)
+{
+	return b->max > b->len + 1 ? b->max - b->len - 1 : 0;
+}
+
 /* Why the subscription server dropped or refused a packet (stats). */
 enum rtr_drop {
 	RTR_DROP_MALFORMED = 0, /* + subpkt_drop reason, see sub_drops[] */

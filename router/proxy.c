@@ -132,7 +132,7 @@ static void client_new(struct rtr *r, int fd, const struct sockaddr_storage *pee
 	}
 	size_t head = r->cfg.max_head;
 	c->in.max = head + RTR_HIGH_WATER + RTR_IO_CHUNK + 1;
-	c->out.max = 2 * c->in.max + head + RTR_IO_CHUNK;
+	c->out.max = head + 2 * RTR_HIGH_WATER + 2 * RTR_IO_CHUNK;
 	c->head.max = head + 1;
 	c->spool.fd = -1;
 	c->state = C_HEAD;
@@ -495,16 +495,18 @@ static bool forward_request(struct rtr_client *c)
 	if (be == NULL || !be->connected || c->req_done)
 		return false;
 	while (c->in.len > 0 && !c->req_done && be->out.len < RTR_HIGH_WATER) {
-		size_t n;
+		size_t n, avail = c->in.len < rtr_room(&be->out) ? c->in.len : rtr_room(&be->out);
+		if (avail == 0)
+			break;
 		if (c->req_body == BODY_CLEN) {
-			n = c->in.len < c->req_left ? c->in.len : (size_t)c->req_left;
+			n = avail < c->req_left ? avail : (size_t)c->req_left;
 			c->req_left -= n;
 			if (c->req_left == 0)
 				c->req_done = true;
 		} else {
 			const char *d;
 			size_t dl;
-			int k = rtr_h1_chunked_step(&c->req_chunk, c->in.data, c->in.len, &d, &dl);
+			int k = rtr_h1_chunked_step(&c->req_chunk, c->in.data, avail, &d, &dl);
 			if (k < 0) {
 				rtr_client_error(c, 400);
 				return true;

@@ -121,7 +121,10 @@ static bool take_body(struct rtr_client *c)
 	struct rtr_backend *be = c->be;
 	struct buf *in = &be->in;
 	while (in->len > 0 && !c->resp_done && c->out.len < RTR_HIGH_WATER) {
-		size_t n = in->len;
+		size_t room = rtr_room(&c->out);
+		if (room < 64)
+			return true; /* the client drains first */
+		size_t n = in->len < room - 32 ? in->len : room - 32;
 		switch (c->resp_body) {
 		case BODY_CLEN:
 			if (n > c->resp_left)
@@ -134,7 +137,7 @@ static bool take_body(struct rtr_client *c)
 		case BODY_DECHUNK: {
 			const char *d;
 			size_t dl;
-			int k = rtr_h1_chunked_step(&c->resp_chunk, in->data, in->len, &d, &dl);
+			int k = rtr_h1_chunked_step(&c->resp_chunk, in->data, n, &d, &dl);
 			if (k < 0)
 				return false;
 			n = (size_t)k;
@@ -206,14 +209,16 @@ bool rtr_forward_tunnel(struct rtr_client *c)
 		return true;
 	}
 	bool progress = false;
-	if (c->in.len > 0 && be->out.len < RTR_HIGH_WATER) {
-		buf_append(&be->out, c->in.data, c->in.len);
-		buf_consume(&c->in, c->in.len);
+	size_t n = c->in.len < rtr_room(&be->out) ? c->in.len : rtr_room(&be->out);
+	if (n > 0 && be->out.len < RTR_HIGH_WATER) {
+		buf_append(&be->out, c->in.data, n);
+		buf_consume(&c->in, n);
 		progress = true;
 	}
-	if (be->in.len > 0 && c->out.len < RTR_HIGH_WATER) {
-		buf_append(&c->out, be->in.data, be->in.len);
-		buf_consume(&be->in, be->in.len);
+	n = be->in.len < rtr_room(&c->out) ? be->in.len : rtr_room(&c->out);
+	if (n > 0 && c->out.len < RTR_HIGH_WATER) {
+		buf_append(&c->out, be->in.data, n);
+		buf_consume(&be->in, n);
 		progress = true;
 	}
 	/* Half-closes travel: the client done sending shuts the node's side. */

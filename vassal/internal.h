@@ -69,6 +69,10 @@ struct vsl_sub {
  */
 int vsl_sub_parse(enum vsl_sub_kind kind, const char *value, struct vsl_sub *out, struct err **err);
 
+/* vsl_sub_kind_of - the kind of a config key; false when it is not one of
+ * `domain`, `subscribe-to`, `subscribe2`. */
+bool vsl_sub_kind_of(const char *key, enum vsl_sub_kind *kind);
+
 /* vsl_sub_clear - free what vsl_sub_parse allocated; *s becomes empty. */
 void vsl_sub_clear(struct vsl_sub *s);
 

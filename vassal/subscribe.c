@@ -51,28 +51,13 @@ struct vsl_sub_target {
 
 /* ---- setup ---- */
 
-static bool sub_kind(const char *key, enum vsl_sub_kind *kind)
-{
-	static const struct {
-		const char *key;
-		enum vsl_sub_kind kind;
-	} keys[] = {
-	    {"domain", VSL_SUB_DOMAIN}, {"subscribe-to", VSL_SUB_TO}, {"subscribe2", VSL_SUB_TWO}};
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (strcmp(key, keys[i].key) == 0) {
-			*kind = keys[i].kind;
-			return true;
-		}
-	return false;
-}
-
 /* Parse every subscription entry of the config, in file order. */
 static int parse_specs(struct vsl_subs *s, const struct cfg *c, struct err **err)
 {
 	enum vsl_sub_kind kind;
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++)
-		n += sub_kind(c->entries[i].key, &kind);
+		n += vsl_sub_kind_of(c->entries[i].key, &kind);
 	if (n == 0)
 		return 0;
 	s->specs = calloc(n, sizeof(*s->specs));
@@ -80,7 +65,7 @@ static int parse_specs(struct vsl_subs *s, const struct cfg *c, struct err **err
 		return err_set(err, ENOMEM, "subscriptions");
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cfg_entry *e = &c->entries[i];
-		if (!sub_kind(e->key, &kind))
+		if (!vsl_sub_kind_of(e->key, &kind))
 			continue;
 		if (vsl_sub_parse(kind, e->value, &s->specs[s->n_specs], err) < 0) {
 			err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
@@ -217,6 +202,9 @@ static int add_keyfile(struct vsl_subs *s, const struct vsl_sub *spec, const cha
 	}
 	if (s->n_targets == before)
 		log_warn("subscription to %s: key file '%s' holds no key", spec->server, spec->key);
+	else
+		log_info("subscription: %zu key(s) of '%s' at %s to %s", s->n_targets - before,
+			 spec->key, address, spec->server);
 	return 0;
 }
 

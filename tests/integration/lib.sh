@@ -120,9 +120,98 @@ http_get() { curl -sS --max-time 3 "http://127.0.0.1:$1${2:-/}"; }
 
 log_has() { grep -q -- "$1" "$T/emperor.log"; }
 
+# bg_start COMMAND...: run COMMAND in the background in a session of its own
+# (a process group kill_bg can end with its children); its PID is left in
+# $BG_PID and added to BG_PIDS. A test using it calls kill_bg from its exit
+# trap before cleanup.
+BG_PIDS=()
+bg_start() {
+	setsid "$@" &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+# kill_bg [SIGNAL [PID...]]: send SIGNAL (default KILL) to the process groups
+# of the given bg_start PIDs (default: all of them) and reap them.
+kill_bg() {
+	local sig=${1:-KILL} p
+	shift || true
+	[ $# -gt 0 ] || set -- "${BG_PIDS[@]}"
+	for p in "$@"; do
+		kill "-$sig" -- "-$p" 2>/dev/null
+	done
+	[ "$sig" != KILL ] || wait "$@" 2>/dev/null
+	return 0
+}
+
+# start_emperor_in DIR [EXTRA LINES...]: one more emperor, under bg_start,
+# with its own emperor.ini, vassals.d, stats socket, run dir and log in DIR
+# ($T/DIR when relative). True once its stats socket is up.
+start_emperor_in() {
+	local d=$1
+	shift
+	case $d in /*) ;; *) d="$T/$d" ;; esac
+	mkdir -p "$d/vassals.d"
+	{
+		echo "[emperor]"
+		echo "vassals = $d/vassals.d"
+		echo "stats = $d/stats.sock"
+		echo "run-dir = $d/run"
+		printf '%s\n' "$@"
+	} >"$d/emperor.ini"
+	bg_start "$BIN/emperor" -c "$d/emperor.ini" >>"$d/emperor.log" 2>&1
+	wait_for 5 test -S "$d/stats.sock"
+}
+
+# router_eval EXPR [STATS_SOCK]: evaluate the python expression EXPR over the
+# stats JSON's "router" object (as r; sub(KEY) is KEY's subscription or None,
+# node(KEY, NAME) one of its nodes or None), print the value, succeed when it
+# is true.
+router_eval() {
+	"$BIN/emperor" stats -s "${2:-$T/stats.sock}" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["router"]
+def sub(k):
+    return next((s for s in r["subscriptions"] if s["key"] == k), None)
+def node(k, name):
+    s = sub(k)
+    return next((n for n in s["nodes"] if n["name"] == name), None) if s else None
+v = eval(sys.argv[1])
+print(v)
+sys.exit(0 if v else 1)
+' "$1"
+}
+
+# http_raw PORT [SECONDS] [HOST]: send stdin as is to HOST (default
+# 127.0.0.1) on PORT, print what comes back until the peer closes or SECONDS
+# (default 3) have passed.
+http_raw() {
+	python3 -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[3], int(sys.argv[1])), timeout=5)
+s.sendall(sys.stdin.buffer.read())
+end = time.monotonic() + float(sys.argv[2])
+out = b""
+while True:
+    left = end - time.monotonic()
+    if left <= 0:
+        break
+    s.settimeout(left)
+    try:
+        d = s.recv(65536)
+    except (socket.timeout, ConnectionError):
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.buffer.write(out)
+' "$1" "${2:-3}" "${3:-127.0.0.1}"
+}
+
 finish() {
 	echo "# $TEST_N checks, $TEST_FAILED failed"
 }
 
 export T BIN
-export -f vassal_field vassal_state vassal_pid is_state emperor_cli http_get app_pid log_has wait_for
+export -f vassal_field vassal_state vassal_pid is_state emperor_cli http_get app_pid log_has wait_for \
+	router_eval http_raw

@@ -21,6 +21,7 @@ import socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 out = open(sys.argv[2], "a", buffering=1)
+open(sys.argv[2] + ".bound", "w").close()
 acked = set()
 while True:
     d, _ = s.recvfrom(65536)
@@ -43,12 +44,12 @@ while True:
 ' "$UDP" "$PKTS" &
 LISTENER_PID=$!
 trap 'rc=$?; kill "$LISTENER_PID" 2>/dev/null; (exit $rc); cleanup' EXIT
-: >"$PKTS"
+check "the router stand-in listens" wait_for 5 test -e "$PKTS.bound"
 
 # pk EXPR: true when the python expression holds over the packets so far.
 # P: every datagram as {t, ok, unsub, vars}; subs(KEY) / unsubs(KEY) filter.
 cat >"$T/pk.py" <<'EOF'
-import struct, sys
+import ast, struct, sys
 P = []
 for line in open(sys.argv[1]):
     t, h = line.split()
@@ -67,7 +68,14 @@ for line in open(sys.argv[1]):
               "m2": d[3] if len(d) > 3 else None, "vars": v})
 def subs(key): return [p for p in P if p["vars"].get("key") == key and not p["unsub"]]
 def unsubs(key): return [p for p in P if p["vars"].get("key") == key and p["unsub"]]
-sys.exit(0 if eval(sys.argv[2]) else 1)
+# Statements may come first; the last one is the expression judged.
+code = ast.parse(sys.argv[2].strip())
+last = ast.Expression(code.body.pop().value)
+try:
+    exec(compile(code, "pk", "exec"))
+    sys.exit(0 if eval(compile(last, "pk", "eval")) else 1)
+except (IndexError, KeyError):
+    sys.exit(1)
 EOF
 pk() { python3 "$T/pk.py" "$PKTS" "$1"; }
 export -f pk
@@ -105,22 +113,29 @@ check "subto runs" wait_for 5 is_state subto running
 check "a subscription arrives within 2 s of ready" wait_for 2 pk 'len(subs("app.test")) >= 1'
 check "its bytes parse: modifier1 224 header, modifier2 0, key, address, uWSGI's vars" pk '
 p = subs("app.test")[0]; v = p["vars"]
-p["ok"] and p["m2"] == 0 and v["key"] == "app.test" and v["address"] == "127.0.0.1:18491" \
-    and v["modifier1"] == "0" and v["modifier2"] == "0" and v["cores"] == "1" \
-    and v["load"] == "0" and v["weight"] == "0" and v["notify"] == sys.argv[1].rsplit("/", 1)[0] + "/acks/subto.sock" \
-    and list(v)[:7] == ["key", "address", "modifier1", "modifier2", "cores", "load", "weight"]'
-check "a second one follows about 1 s later" wait_for 2 pk 'len(subs("app.test")) >= 2 and
-    0.7 <= subs("app.test")[1]["t"] - subs("app.test")[0]["t"] <= 1.6'
-check "then a refresh every subscribe-freq (2 s)" wait_for 3 pk 'len(subs("app.test")) >= 3 and
-    1.6 <= subs("app.test")[2]["t"] - subs("app.test")[1]["t"] <= 2.8'
+(p["ok"] and p["m2"] == 0 and v["key"] == "app.test" and v["address"] == "127.0.0.1:18491"
+ and v["modifier1"] == "0" and v["modifier2"] == "0" and v["cores"] == "1"
+ and v["load"] == "0" and v["weight"] == "0"
+ and v["notify"] == sys.argv[1].rsplit("/", 1)[0] + "/acks/subto.sock"
+ and list(v) == ["key", "address", "modifier1", "modifier2", "cores", "load", "weight", "notify"])
+'
+check "a second one follows about 1 s later" wait_for 2 pk '
+s = subs("app.test"); len(s) >= 2 and 0.7 <= s[1]["t"] - s[0]["t"] <= 1.6'
+check "then a refresh every subscribe-freq (2 s)" wait_for 3 pk '
+s = subs("app.test"); len(s) >= 3 and 1.6 <= s[2]["t"] - s[1]["t"] <= 2.8'
+check "and the next one 2 s later again" wait_for 3 pk '
+s = subs("app.test"); len(s) >= 4 and 1.6 <= s[3]["t"] - s[2]["t"] <= 2.8'
 check "no unsubscribe while it runs" pk 'not unsubs("app.test")'
 check "the router's ack on the notify socket is logged" wait_for 2 \
 	log_has "subscription ack: \[subscription ack\] app.test => new node: 127.0.0.1:18491"
 
 # ---- key files ----
 check "every key of a key file is announced, the entry's modifier1 as default" wait_for 3 pk '
-any(p["vars"]["modifier1"] == "3" for p in subs("k1.test")) and
-any(p["vars"]["modifier1"] == "9" for p in subs("k2.test"))'
+(any(p["vars"]["modifier1"] == "3" for p in subs("k1.test")) and
+ any(p["vars"]["modifier1"] == "9" for p in subs("k2.test")))
+'
+check "a key file's comment and blank lines are not keys" pk '
+set(p["vars"]["key"] for p in P if p["vars"]["key"].startswith("k")) == {"k1.test", "k2.test"}'
 check "a missing key file fails the vassal with a clear error" wait_for 3 \
 	log_has "missing.keys': No such file or directory"
 check "and nothing of it is sent" pk 'not any("missing" in (p["vars"].get("key") or "") for p in P)'

@@ -141,16 +141,16 @@ static void req_all(const char *const *v, size_t n, int want)
 	} while (0)
 
 static const char browser_get[] =
-	"GET /static/app.js?v=3 HTTP/1.1\r\n"
-	"Host: www.example.com\r\n"
-	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
-	"Accept: */*\r\n"
-	"Accept-Language: en-US,en;q=0.5\r\n"
-	"Accept-Encoding: gzip, deflate, br\r\n"
-	"Referer: https://www.example.com/\r\n"
-	"Connection: keep-alive\r\n"
-	"Cookie: sid=0123456789abcdef\r\n"
-	"\r\n";
+    "GET /static/app.js?v=3 HTTP/1.1\r\n"
+    "Host: www.example.com\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
+    "Accept: */*\r\n"
+    "Accept-Language: en-US,en;q=0.5\r\n"
+    "Accept-Encoding: gzip, deflate, br\r\n"
+    "Referer: https://www.example.com/\r\n"
+    "Connection: keep-alive\r\n"
+    "Cookie: sid=0123456789abcdef\r\n"
+    "\r\n";
 
 START_TEST(test_simple_get)
 {
@@ -219,10 +219,11 @@ END_TEST
 START_TEST(test_connection_tokens)
 {
 	struct rtr_h1_head h;
-	ck_assert_int_gt(req("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo,  CLOSE ,bar\r\n\r\n", &h),
-			 0);
+	ck_assert_int_gt(
+	    req("GET / HTTP/1.1\r\nHost: h\r\nConnection: foo,  CLOSE ,bar\r\n\r\n", &h), 0);
 	ck_assert(h.conn_close);
-	ck_assert_int_gt(req("GET / HTTP/1.1\r\nHost: h\r\nConnection: closed, xclose\r\n\r\n", &h), 0);
+	ck_assert_int_gt(req("GET / HTTP/1.1\r\nHost: h\r\nConnection: closed, xclose\r\n\r\n", &h),
+			 0);
 	ck_assert(!h.conn_close);
 	ck_assert_int_gt(req("GET / HTTP/1.1\r\nHost: h\r\nconnection: ,,\r\n"
 			     "CONNECTION: close\r\n\r\n",
@@ -245,9 +246,8 @@ START_TEST(test_upgrade)
 	ck_assert_int_gt(req("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n", &h), 0);
 	ck_assert(!h.upgrade);
 	/* RFC 9110 7.8: ignored in a 1.0 request */
-	ck_assert_int_gt(req("GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
-			     &h),
-			 0);
+	ck_assert_int_gt(
+	    req("GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", &h), 0);
 	ck_assert(!h.upgrade);
 }
 END_TEST
@@ -280,9 +280,8 @@ END_TEST
 START_TEST(test_absolute_form)
 {
 	struct rtr_h1_head h;
-	ck_assert_int_gt(req("GET http://example.com:8080/p/q?x=1 HTTP/1.1\r\nHost: other\r\n\r\n",
-			     &h),
-			 0);
+	ck_assert_int_gt(
+	    req("GET http://example.com:8080/p/q?x=1 HTTP/1.1\r\nHost: other\r\n\r\n", &h), 0);
 	ck_slice(h.path, h.plen, "/p/q");
 	ck_slice(h.query, h.qlen, "x=1");
 	ck_slice(h.host, h.hostlen, "other");
@@ -296,7 +295,8 @@ START_TEST(test_absolute_form)
 	ck_assert_int_gt(req("GET http://[::1]:80 HTTP/1.0\r\n\r\n", &h), 0);
 	ck_slice(h.host, h.hostlen, "[::1]:80");
 	REQ_ALL(RTR_H1_BAD, "GET ftp://example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET http:// HTTP/1.1\r\nHost: h\r\n\r\n", "GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET http:// HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET http://user@example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n",
 		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
@@ -310,10 +310,11 @@ START_TEST(test_versions)
 	REQ_ALL(RTR_H1_BAD_VERSION, "GET / HTTP/2.0\r\nHost: h\r\n\r\n",
 		"GET / HTTP/1.2\r\nHost: h\r\n\r\n", "GET / HTTP/0.9\r\nHost: h\r\n\r\n",
 		"GET / HTTP/3.1\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-	REQ_ALL(RTR_H1_BAD, "GET / HTTX/1.1\r\nHost: h\r\n\r\n", "GET / http/1.1\r\nHost: h\r\n\r\n",
-		"GET / HTTP/11\r\nHost: h\r\n\r\n", "GET / HTTP/1.10\r\nHost: h\r\n\r\n",
-		"GET / HTTP/1.x\r\nHost: h\r\n\r\n", "GET / HTTP/1.1 \r\nHost: h\r\n\r\n",
-		"GET /\r\n\r\n", "GET / \r\n\r\n", "GET / HTTP/1.1 x\r\nHost: h\r\n\r\n");
+	REQ_ALL(RTR_H1_BAD, "GET / HTTX/1.1\r\nHost: h\r\n\r\n",
+		"GET / http/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/11\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.10\r\nHost: h\r\n\r\n", "GET / HTTP/1.x\r\nHost: h\r\n\r\n",
+		"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", "GET /\r\n\r\n", "GET / \r\n\r\n",
+		"GET / HTTP/1.1 x\r\nHost: h\r\n\r\n");
 }
 END_TEST
 
@@ -325,7 +326,8 @@ START_TEST(test_host_rules)
 	ck_assert_int_gt(req("GET / HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n", &h), 0);
 	ck_assert_int_gt(req("GET / HTTP/1.0\r\nHost: a\r\n\r\n", &h), 0);
 	ck_slice(h.host, h.hostlen, "a");
-	REQ_ALL(RTR_H1_BAD, "GET / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+	REQ_ALL(RTR_H1_BAD, "GET / HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
 		"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", "GET / HTTP/1.1\r\nHost: \xc3\xa9\r\n\r\n");
@@ -363,7 +365,8 @@ START_TEST(test_clen_overflow)
 {
 	struct rtr_h1_head h;
 	ck_assert_int_gt(
-	    req("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", &h), 0);
+	    req("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", &h),
+	    0);
 	ck_assert_uint_eq(h.clen, (uint64_t)INT64_MAX);
 	REQ_ALL(RTR_H1_BAD,
 		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n",
@@ -375,12 +378,11 @@ END_TEST
 START_TEST(test_transfer_encoding)
 {
 	struct rtr_h1_head h;
-	ck_assert_int_gt(req("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", &h),
-			 0);
+	ck_assert_int_gt(
+	    req("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 0);
 	ck_assert(h.chunked && !h.has_clen);
-	ck_assert_int_gt(req("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip , CHUNKED\r\n\r\n",
-			     &h),
-			 0);
+	ck_assert_int_gt(
+	    req("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip , CHUNKED\r\n\r\n", &h), 0);
 	ck_assert(h.chunked);
 	ck_assert_int_gt(req("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;q=1\r\n"
 			     "Transfer-Encoding: chunked\r\n\r\n",
@@ -389,7 +391,8 @@ START_TEST(test_transfer_encoding)
 	ck_assert(h.chunked);
 	REQ_ALL(RTR_H1_NOT_IMPL, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\n");
-	REQ_ALL(RTR_H1_BAD, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+	REQ_ALL(RTR_H1_BAD,
+		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
 		"Transfer-Encoding: gzip\r\n\r\n",
 		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
@@ -403,10 +406,11 @@ END_TEST
 
 START_TEST(test_te_with_clen)
 {
-	REQ_ALL(RTR_H1_BAD,
-		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n");
+	REQ_ALL(
+	    RTR_H1_BAD,
+	    "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n");
 }
 END_TEST
 
@@ -479,7 +483,8 @@ START_TEST(test_leading_empty_lines)
 	ck_slice(h.method, h.mlen, "GET");
 	ck_assert_int_eq(off(s, h.method), 5);
 	ck_assert_int_eq(req("\r\n\r\n", &h), 0);
-	REQ_ALL(RTR_H1_BAD, "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n", "\r\n\r\r\n", " GET / HTTP/1.0\r\n\r\n");
+	REQ_ALL(RTR_H1_BAD, "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n", "\r\n\r\r\n",
+		" GET / HTTP/1.0\r\n\r\n");
 }
 END_TEST
 
@@ -491,10 +496,11 @@ START_TEST(test_request_line_syntax)
 	ck_slice(h.uri, h.ulen, "/a");
 	ck_assert_int_gt(req("M-SEARCH /x HTTP/1.1\r\nHost: h\r\n\r\n", &h), 0);
 	ck_slice(h.method, h.mlen, "M-SEARCH");
-	REQ_ALL(RTR_H1_BAD, "G(ET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n",
-		"GET a HTTP/1.1\r\nHost: h\r\n\r\n", "GET\r\nHost: h\r\n\r\n",
-		"GET /a b HTTP/1.1\r\nHost: h\r\n\r\n");
+	REQ_ALL(RTR_H1_BAD, "G(ET / HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", "GET a HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET\r\nHost: h\r\n\r\n", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n");
 	/* a long target crosses the eight-byte scan */
 	ck_assert_int_gt(req("GET /0123456789/0123456789/0123456789?0123456789 HTTP/1.1\r\n"
 			     "Host: h\r\n\r\n",
@@ -677,10 +683,12 @@ END_TEST
 START_TEST(test_response_bad_status)
 {
 	static const char *const bad[] = {
-	    "HTTP/1.1 20 OK\r\n\r\n",	    "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 OK\r\n\r\n",
-	    "HTTP/1.1 abc OK\r\n\r\n",	    "HTTP/1.1 200OK\r\n\r\n",	"HTTP/1.1\r\n\r\n",
-	    "HTTP/1.1200 OK\r\n\r\n",	    "HTTP/2 200\r\n\r\n",	"HTTP/1.1 200 a\rb\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nX : y\r\n\r\n", "HTTPS/1.1 200 OK\r\n\r\n",
+	    "HTTP/1.1 20 OK\r\n\r\n",	 "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 099 OK\r\n\r\n",	 "HTTP/1.1 abc OK\r\n\r\n",
+	    "HTTP/1.1 200OK\r\n\r\n",	 "HTTP/1.1\r\n\r\n",
+	    "HTTP/1.1200 OK\r\n\r\n",	 "HTTP/2 200\r\n\r\n",
+	    "HTTP/1.1 200 a\rb\r\n\r\n", "HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
+	    "HTTPS/1.1 200 OK\r\n\r\n",
 	};
 	struct rtr_h1_head h;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -702,7 +710,8 @@ START_TEST(test_response_framing)
 	ck_assert(h.chunked && !h.has_clen && !h.conn_close);
 	ck_assert_uint_eq(h.clen, 0);
 	/* another final coding: neither framing, the body runs to close */
-	ck_assert_int_gt(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", &h), 0);
+	ck_assert_int_gt(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", &h),
+			 0);
 	ck_assert(!h.chunked && !h.has_clen);
 	ck_assert_int_gt(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
 			      "Content-Length: 3\r\n\r\n",
@@ -761,7 +770,7 @@ END_TEST
 /* ---- chunked ---- */
 
 struct dechunked {
-	int r;         /* bytes consumed in all, or the error */
+	int r; /* bytes consumed in all, or the error */
 	bool done;
 	size_t olen;
 	char out[4096];
@@ -859,7 +868,8 @@ END_TEST
 
 START_TEST(test_chunked_ext_trailers)
 {
-	chunk_ok("5;name=value;x=\"q;\"\r\nhello\r\n0 ; last\r\nX-Sum: abc\r\nY: z\r\n\r\n", "hello");
+	chunk_ok("5;name=value;x=\"q;\"\r\nhello\r\n0 ; last\r\nX-Sum: abc\r\nY: z\r\n\r\n",
+		 "hello");
 	chunk_ok("3 \t\r\nabc\r\n0\r\nTrailer: 1\r\n\r\n", "abc");
 	chunk_ok("3;\r\nabc\r\n0;\r\n\r\n", "abc");
 }
@@ -1007,7 +1017,8 @@ START_TEST(test_random_splits)
 {
 	static const char *const reqs[] = {
 	    browser_get,
-	    "\r\nPOST /up?x=1 HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3, 3\r\nExpect: 100-continue\r\n"
+	    "\r\nPOST /up?x=1 HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3, 3\r\nExpect: "
+	    "100-continue\r\n"
 	    "\r\nabc",
 	    "PUT /c HTTP/1.1\nHost: h\nTransfer-Encoding: gzip, chunked\n\n5\r\nhello\r\n0\r\n\r\n",
 	    "GET http://a.example/b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
