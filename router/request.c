@@ -51,6 +51,10 @@ int rtr_http_request(struct rtr_client *c, struct buf *out)
 	if (plen == 0 || path[0] != '/') { /* absolute-form: origin-form to the node */
 		path = q->path;
 		plen = q->plen;
+		if (plen == 0) { /* "http://host" or "http://host?q" */
+			path = "/";
+			plen = 1;
+		}
 	}
 	int rc = 0;
 	rc |= buf_printf(out, "%.*s %.*s", (int)q->mlen, q->method, (int)plen, path);
@@ -162,6 +166,8 @@ int rtr_uwsgi_request(struct rtr_client *c, struct buf *out, uint8_t m1, uint8_t
 	put(&w, "REQUEST_URI", q->uri, q->ulen);
 	char path[UPKT_BODY_MAX];
 	size_t plen = q->plen < sizeof(path) ? url_decode(q->path, q->plen, path) : 0;
+	if (plen == 0)
+		path[plen++] = '/';
 	put(&w, "PATH_INFO", path, plen);
 	put(&w, "QUERY_STRING", q->query ? q->query : "", q->qlen);
 	put(&w, "SERVER_PROTOCOL", q->minor ? "HTTP/1.1" : "HTTP/1.0", 8);

@@ -92,10 +92,12 @@ struct rtr_local *rtr_local_attach(struct rtr *r, const char *vassal, int fd,
 /* rtr_local_detach - stop watching and close it (NULL is a no-op). */
 void rtr_local_detach(struct rtr_local *l);
 
-/* rtr_forget_vassal - remove at once every node vassal @name subscribed. */
+/* rtr_forget_vassal - remove at once every node vassal @name subscribed
+ * (a NULL router: nothing to do). */
 void rtr_forget_vassal(struct rtr *r, const char *name);
 
-/* rtr_stats_json - the router's stats as the value of a JSON key. */
+/* rtr_stats_json - the router's stats as the value of a JSON key (null for
+ * a NULL router). */
 void rtr_stats_json(struct rtr *r, struct json *j);
 
 /* rtr_stats_prometheus - the same as Prometheus text exposition lines. */

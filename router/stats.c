@@ -47,6 +47,10 @@ static void node_json(struct json *j, const struct rtr_node *n, double now)
 
 void rtr_stats_json(struct rtr *r, struct json *j)
 {
+	if (r == NULL) {
+		json_null(j);
+		return;
+	}
 	double now = ev_now(r->loop);
 	json_obj_begin(j);
 	json_key(j, "listeners");
@@ -160,6 +164,8 @@ static uint64_t node_value(size_t i, const struct rtr_node *n, double now)
 
 int rtr_stats_prometheus(struct rtr *r, struct buf *o)
 {
+	if (r == NULL)
+		return 0;
 	double now = ev_now(r->loop);
 	int rc = 0;
 	rc |= buf_printf(o,

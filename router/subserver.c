@@ -277,7 +277,7 @@ struct rtr_local *rtr_local_attach(struct rtr *r, const char *vassal, int fd,
 				   const char *const *keys, size_t n_keys,
 				   const char *const *addrs, size_t n_addrs, struct err **err)
 {
-	struct rtr_local *l = calloc(1, sizeof(*l));
+	struct rtr_local *l = r ? calloc(1, sizeof(*l)) : NULL;
 	if (l == NULL) {
 		close(fd);
 		err_set(err, ENOMEM, "router");
@@ -321,6 +321,8 @@ void rtr_local_detach(struct rtr_local *l)
 
 void rtr_forget_vassal(struct rtr *r, const char *name)
 {
+	if (r == NULL)
+		return;
 	size_t n = rtr_table_remove_vassal(r->table, name);
 	if (n > 0)
 		log_info("router: vassal %s stopped: %zu node(s) removed", name, n);

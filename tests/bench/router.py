@@ -370,10 +370,20 @@ def tree_ticks(pid):
 
 
 def machine_ticks():
-    """(busy, all) clock ticks of every CPU of the machine so far."""
+    """(busy, all) clock ticks of every CPU of the machine so far. Busy
+    leaves out idle, iowait and interrupts: with IRQ time accounting, the
+    loopback's softirq work is nobody's process time, ours included."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v[:8]) - v[3] - v[4], sum(v[:8])
+    user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
+    return user + nice + system + steal, user + nice + system + idle + iowait + irq + softirq + steal
+
+
+def active_opens():
+    """TCP connect()s made in this network namespace so far."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("ActiveOpens")])
 
 
 def wrk(path, conns, secs, procs=None):
@@ -387,9 +397,9 @@ def wrk(path, conns, secs, procs=None):
     if procs:
         watched = {"proxy": procs.pid(path.proc), "backend": procs.pid("backend")}
     before = {k: tree_ticks(v) if v else 0 for k, v in watched.items()}
-    m0, c0 = machine_ticks(), os.times()
+    m0, c0, o0 = machine_ticks(), os.times(), active_opens()
     r = subprocess.run(argv + [path.url], capture_output=True, text=True, timeout=secs + 30)
-    m1, c1 = machine_ticks(), os.times()
+    m1, c1, o1 = machine_ticks(), os.times(), active_opens()
     if r.returncode != 0:
         raise BenchError(f"{path.label}: wrk failed ({r.returncode}): {r.stderr.strip()}")
     res = parse_wrk(r.stdout)
@@ -398,7 +408,9 @@ def wrk(path, conns, secs, procs=None):
         wrk_cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
         busy, total = (m1[0] - m0[0]) / TICK, (m1[1] - m0[1]) / TICK
         n = max(res["requests"], 1)
-        res.update(proxy_cpu_s=used["proxy"], backend_cpu_s=used["backend"], wrk_cpu_s=wrk_cpu,
+        # wrk's own connects are one per connection (all paths keep clients alive)
+        res.update(node_connects_per_req=max(o1 - o0 - conns, 0) / n if path.proc else None,
+                   proxy_cpu_s=used["proxy"], backend_cpu_s=used["backend"], wrk_cpu_s=wrk_cpu,
                    proxy_us_per_req=used["proxy"] / n * 1e6 if path.proc else None,
                    proxy_core_pct=100 * used["proxy"] / secs if path.proc else None,
                    others_pct=100 * max(busy - sum(used.values()) - wrk_cpu, 0) / total
@@ -447,6 +459,8 @@ def report(results, keepalive, meta):
                          "p99_ms": med([r["p99_ms"] for r in runs]),
                          "proxy_us_per_req": med([r.get("proxy_us_per_req") for r in runs]),
                          "proxy_core_pct": med([r.get("proxy_core_pct") for r in runs]),
+                         "node_connects_per_req": med([r.get("node_connects_per_req")
+                                                       for r in runs]),
                          "others_pct": med([r.get("others_pct") for r in runs]),
                          "errors": sum(r["non2xx"] + sum(r["socket_errors"].values())
                                        for r in runs),
@@ -455,18 +469,20 @@ def report(results, keepalive, meta):
     get = {(r["path"], r["conns"]): r for r in rows}
     w = max(len(p.label) for p in PATHS) + 2
     print(f"\n{'path':<{w}}{'conns':>6}{'req/s':>9}{'p99 ms':>8}{'proxy':>7}{'proxy':>7}"
-          f"{'other':>7}{'errors':>7}  req/s per round")
+          f"{'node':>7}{'other':>7}{'errors':>7}  req/s per round")
     print(f"{'':<{w}}{'':>6}{'median':>9}{'median':>8}{'us/req':>7}{'%core':>7}"
-          f"{'load%':>7}{'':>7}")
+          f"{'conn/r':>7}{'load%':>7}{'':>7}")
     for r in rows:
         per = " / ".join(f"{x['rps']:.0f}" for x in r["rounds"])
         print(f"{r['label']:<{w}}{r['conns']:>6}{fmt('{:.0f}', r['rps']):>9}"
               f"{fmt('{:.2f}', r['p99_ms']):>8}{fmt('{:.1f}', r['proxy_us_per_req']):>7}"
-              f"{fmt('{:.0f}', r['proxy_core_pct']):>7}{fmt('{:.0f}', r['others_pct']):>7}"
+              f"{fmt('{:.0f}', r['proxy_core_pct']):>7}"
+              f"{fmt('{:.2f}', r['node_connects_per_req']):>7}{fmt('{:.0f}', r['others_pct']):>7}"
               f"{r['errors']:>7}  {per}")
-    print("(proxy us/req and %core: CPU time of the proxy's processes per request and per "
-          "second of the run; other load%: CPU of the\n machine used by processes outside the "
-          "benchmark during the runs, in % of all cores: above a few %, figures are noisy)")
+    print("proxy us/req, %core: CPU time of the proxy's processes per request and per second "
+          "of the run (100 = one core).\nnode conn/r: new TCP connections to the node per "
+          "request. other load%: CPU used by processes outside the\nbenchmark during the runs, "
+          "in % of all cores; above a few %, the machine is shared and the figures are noisy.")
     ratios = {}
     print()
     for c in CONNS:
@@ -532,7 +548,7 @@ def run(args):
     else:
         os.makedirs(tmp, exist_ok=True)
     os.chmod(tmp, 0o755)  # nginx's worker runs as nobody
-    procs = Procs(tmp, os.path.join(tmp, "router-pids"))
+    procs = Procs(tmp, args.pidfile or os.path.join(tmp, "pids"))
     sub = None
     try:
         meta = versions()
@@ -598,6 +614,8 @@ def run(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
+    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
+                    "started to (default: TMP/pids)")
     ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
                     or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
     args = ap.parse_args()

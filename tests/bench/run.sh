@@ -3,16 +3,21 @@
 # `make bench`: imperium's emperor beside uWSGI's Emperor (Debian's
 # uwsgi-core), measured in the same run by bench.py: file-to-ready latency
 # of jailed and unjailed vassals, and the emperor's memory with many
-# vassals. Needs root. Like the integration tests, it re-executes itself in
-# a fresh network namespace (only its own loopback, up) and works in a temp
-# dir, removed on exit after killing, by PID, whatever it started that is
-# still alive. The whole run is bounded by BENCH_TIMEOUT seconds (default
-# 280). Knobs for quick runs: BENCH_ROUNDS (3), BENCH_SEQ (30),
-# BENCH_POLLED (30), BENCH_MANY (200); IMP_BUILD (build) picks the build dir.
+# vassals; then imperium's HTTP router beside nginx and uWSGI's HTTP router,
+# by router.py: requests/s and p99 with wrk through each to one backend.
+# Needs root. Like the integration tests, it re-executes itself in a fresh
+# network namespace (only its own loopback, up) and works in a temp dir,
+# removed on exit after killing, by PID, whatever it started that is still
+# alive. Each part is bounded: BENCH_TIMEOUT seconds for the emperor part
+# (default 280), BENCH_ROUTER_TIMEOUT for the router part (default from its
+# rounds and duration). Knobs for quick runs: BENCH_PARTS ("emperor
+# router"), BENCH_ROUNDS (3), BENCH_SEQ (30), BENCH_POLLED (30), BENCH_MANY
+# (200), BENCH_SECS (5, per router run); IMP_BUILD, else BUILD (as `make
+# BUILD=dir bench` passes it), else build, picks the build dir.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BIN="$ROOT/${IMP_BUILD:-build}"
+BIN="$ROOT/${IMP_BUILD:-${BUILD:-build}}"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: needs root (namespaces, mounts, uid changes): run sudo make bench" >&2
@@ -49,5 +54,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
-	python3 -B "$HERE/bench.py" --tmp "$T" --bin "$BIN"
+rc=0
+for part in ${BENCH_PARTS:-emperor router}; do
+	case $part in
+	emperor)
+		timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
+			python3 -B "$HERE/bench.py" --tmp "$T" --bin "$BIN" || rc=1
+		;;
+	router)
+		# 5 paths x 2 connection counts a round, each run plus its setup
+		limit=$((${BENCH_ROUNDS:-3} * 10 * (${BENCH_SECS:-5} + 2) + 90))
+		echo
+		timeout --kill-after=10 "${BENCH_ROUTER_TIMEOUT:-$limit}" \
+			python3 -B "$HERE/router.py" --tmp "$T/router" --pidfile "$T/pids" \
+			--bin "$BIN" || rc=1
+		;;
+	*)
+		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router)" >&2
+		rc=1
+		;;
+	esac
+done
+exit "$rc"
