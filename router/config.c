@@ -54,7 +54,7 @@ void rtr_config_defaults(struct rtr_config *rc)
 	rc->spool_memory = 65536;
 	rc->max_spool = 100ull << 20;
 	rc->retries = 3;
-	rc->pool_size = 64;
+	rc->pool_size = 256;
 }
 
 bool rtr_config_enabled(const struct rtr_config *rc)

@@ -11,6 +11,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "core/buf.h"
@@ -28,6 +29,27 @@
 static inline size_t rtr_room(const struct buf *b)
 {
 	return b->max > b->len + 1 ? b->max - b->len - 1 : 0;
+}
+
+/* Append "NAME: VALUE\r\n" with two copies: heads are rebuilt for every
+ * request, and printf's parsing would be most of their cost. */
+static inline int rtr_put_header(struct buf *b, const char *n, size_t nl, const char *v,
+				 size_t vl)
+{
+	if (buf_reserve(b, nl + vl + 4) < 0)
+		return -1;
+	char *p = b->data + b->len;
+	memcpy(p, n, nl);
+	p += nl;
+	*p++ = ':';
+	*p++ = ' ';
+	memcpy(p, v, vl);
+	p += vl;
+	*p++ = '\r';
+	*p++ = '\n';
+	b->len += nl + vl + 4;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 /* Why the subscription server dropped or refused a packet (stats). */

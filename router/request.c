@@ -57,15 +57,19 @@ int rtr_http_request(struct rtr_client *c, struct buf *out)
 		}
 	}
 	int rc = 0;
-	rc |= buf_printf(out, "%.*s %.*s", (int)q->mlen, q->method, (int)plen, path);
-	if (path != q->uri && q->qlen > 0)
-		rc |= buf_printf(out, "?%.*s", (int)q->qlen, q->query);
+	rc |= buf_append(out, q->method, q->mlen);
+	rc |= buf_putc(out, ' ');
+	rc |= buf_append(out, path, plen);
+	if (path != q->uri && q->qlen > 0) {
+		rc |= buf_putc(out, '?');
+		rc |= buf_append(out, q->query, q->qlen);
+	}
 	rc |= buf_puts(out, " HTTP/1.1\r\n");
 	for (size_t i = 0; i < q->n_hdrs; i++) {
 		const struct rtr_h1_hdr *h = &q->hdrs[i];
 		if (hop_by_hop(c, h))
 			continue;
-		rc |= buf_printf(out, "%.*s: %.*s\r\n", (int)h->nlen, h->name, (int)h->vlen, h->val);
+		rc |= rtr_put_header(out, h->name, h->nlen, h->val, h->vlen);
 	}
 	const struct rtr_h1_hdr *f = xff(c);
 	if (f != NULL)
@@ -73,7 +77,8 @@ int rtr_http_request(struct rtr_client *c, struct buf *out)
 				 c->peer_ip);
 	else
 		rc |= buf_printf(out, "X-Forwarded-For: %s\r\n", c->peer_ip);
-	rc |= buf_printf(out, "X-Real-IP: %s\r\nX-Forwarded-Proto: http\r\n", c->peer_ip);
+	rc |= rtr_put_header(out, "X-Real-IP", 9, c->peer_ip, strlen(c->peer_ip));
+	rc |= buf_puts(out, "X-Forwarded-Proto: http\r\n");
 	if (c->upgrade)
 		rc |= buf_puts(out, "Connection: upgrade\r\n");
 	if (c->req_body == BODY_SPOOL)

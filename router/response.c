@@ -36,7 +36,14 @@ static int write_head(struct rtr_client *c)
 {
 	const struct rtr_h1_head *s = &c->resp;
 	struct buf *o = &c->out;
-	int rc = buf_printf(o, "HTTP/1.1 %d %.*s\r\n", s->status, (int)s->rlen, s->reason);
+	char line[16];
+	line[0] = '\0';
+	int rc = buf_puts(o, "HTTP/1.1 ");
+	snprintf(line, sizeof(line), "%d ", s->status);
+	rc |= buf_puts(o, line);
+	if (s->rlen > 0)
+		rc |= buf_append(o, s->reason, s->rlen);
+	rc |= buf_puts(o, "\r\n");
 	for (size_t i = 0; i < s->n_hdrs; i++) {
 		const struct rtr_h1_hdr *h = &s->hdrs[i];
 		if (hdr_is(h, "connection") || hdr_is(h, "keep-alive") ||
@@ -44,7 +51,7 @@ static int write_head(struct rtr_client *c)
 			continue;
 		if (c->resp_body == BODY_DECHUNK && hdr_is(h, "transfer-encoding"))
 			continue;
-		rc |= buf_printf(o, "%.*s: %.*s\r\n", (int)h->nlen, h->name, (int)h->vlen, h->val);
+		rc |= rtr_put_header(o, h->name, h->nlen, h->val, h->vlen);
 	}
 	if (c->resp_body == BODY_CLOSE_CHUNK)
 		rc |= buf_puts(o, "Transfer-Encoding: chunked\r\n");

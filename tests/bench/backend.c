@@ -31,10 +31,10 @@
 #include <unistd.h>
 
 #define MAX_PROCS 64
-#define HEAD_MAX 8192                /* HTTP: one request head, and the read buffer */
-#define UWSGI_MAX (4 + 65535)        /* uwsgi: header + the largest body */
-#define OUT_MAX 16384                /* responses queued on one connection */
-#define BODY_MAX (1ull << 30)        /* largest request body accepted (discarded) */
+#define HEAD_MAX 8192	      /* HTTP: one request head, and the read buffer */
+#define UWSGI_MAX (4 + 65535) /* uwsgi: header + the largest body */
+#define OUT_MAX 16384	      /* responses queued on one connection */
+#define BODY_MAX (1ull << 30) /* largest request body accepted (discarded) */
 #define EVENTS 256
 #define ACCEPTS_PER_EVENT 64
 
@@ -63,14 +63,14 @@ struct listener {
 struct conn {
 	struct tag tag;
 	int fd;
-	uint32_t events;    /* what epoll watches now */
-	bool close_after;   /* close once `out` is flushed */
-	bool answered;      /* uwsgi: the response is queued, read nothing more */
-	uint64_t skip;      /* request body bytes still to discard */
+	uint32_t events;  /* what epoll watches now */
+	bool close_after; /* close once `out` is flushed */
+	bool answered;	  /* uwsgi: the response is queued, read nothing more */
+	uint64_t skip;	  /* request body bytes still to discard */
 	size_t in_len, in_cap;
 	size_t out_off, out_len;
 	char out[OUT_MAX];
-	char in[];          /* in_cap bytes */
+	char in[]; /* in_cap bytes */
 };
 
 static int epfd = -1;
@@ -502,8 +502,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (me == 0) {
-		printf("bench-backend: ready: http 127.0.0.1:%d, uwsgi 127.0.0.1:%d, %d process%s\n",
-		       hport, uport, procs, procs > 1 ? "es" : "");
+		printf(
+		    "bench-backend: ready: http 127.0.0.1:%d, uwsgi 127.0.0.1:%d, %d process%s\n",
+		    hport, uport, procs, procs > 1 ? "es" : "");
 		fflush(stdout);
 	}
 	loop(&h[me], &u[me]);

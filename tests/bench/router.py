@@ -22,7 +22,17 @@ Each round runs every path at every connection count for SECS seconds
 (paths interleaved); the table holds the medians over ROUNDS rounds of
 requests/s and of wrk's p99 latency. Figures also go to
 BUILD/bench-router.json. Knobs: BENCH_ROUNDS (3), BENCH_SECS (5),
-BENCH_BACKEND_PROCS (1), BENCH_CONNS ("64,256").
+BENCH_BACKEND_PROCS (1), BENCH_CONNS ("64,256"), BENCH_POOL (256: idle
+keep-alive connections to the node, nginx's `keepalive` and our
+`http-backend-pool`; beyond them, a finished request's node connection is
+closed, so at 256 connections both open a new one for about a third of the
+requests).
+
+Besides wrk's figures it records, per run, the CPU time of the proxy's
+processes (per request, and in % of one core), the new TCP connections
+made to the node per request (the namespace's ActiveOpens), and how busy
+the rest of the machine was: on a shared machine, other work competes for
+the cores and makes the figures noisy, and the table says so.
 
 Run by tests/bench/run.sh inside its network namespace; run alone (as
 root: `BUILD=build python3 tests/bench/router.py`) it re-executes itself in
@@ -54,6 +64,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 SECS = int(os.environ.get("BENCH_SECS", 5))
 BACKEND_PROCS = int(os.environ.get("BENCH_BACKEND_PROCS", 1))
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "64,256").split(",")]
+POOL = int(os.environ.get("BENCH_POOL", 256))  # idle keep-alive connections to the node
 WRK_THREADS = 2
 WARMUP_SECS = 1
 
@@ -205,7 +216,8 @@ def start_ours(procs, bin_dir, tmp):
                 f"vassals = {work}/vassals.d\n"
                 f"run-dir = {work}/run\n"
                 f"http = {LO}:{PORT['ours_http']}\n"
-                f"subscription-server = {LO}:{PORT['ours_sub']}\n")
+                f"subscription-server = {LO}:{PORT['ours_sub']}\n"
+                f"http-backend-pool = {POOL}\n")
     procs.start("imperium", [os.path.join(bin_dir, "emperor"), "-c", ini])
     wait_port(PORT["ours_http"], "imperium's router", procs)
 
@@ -228,7 +240,7 @@ http {{
     keepalive_requests 1000000;
     upstream backend {{
         server {lo}:{backend};
-        keepalive 64;
+        keepalive {pool};
         keepalive_requests 1000000;
     }}
     server {{
@@ -249,7 +261,7 @@ def start_nginx(procs, tmp):
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(p=prefix, lo=LO, backend=PORT["backend_http"],
-                                  port=PORT["nginx"]))
+                                  port=PORT["nginx"], pool=POOL))
     procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
                           "-e", os.path.join(prefix, "error.log")])
     wait_port(PORT["nginx"], "nginx", procs)
@@ -284,9 +296,11 @@ class Path:
 PATHS = [
     Path("direct", "direct (backend, no proxy)", PORT["backend_http"], None, None),
     Path("imperium_http", "imperium router -> http node", PORT["ours_http"], HOST,
-         "imperium", "imperium", rf"router: {re.escape(HOST)}: new node {LO}:{PORT['backend_http']}"),
+         "imperium", "imperium",
+         rf"router: {re.escape(HOST)}: new node {LO}:{PORT['backend_http']}"),
     Path("imperium_uwsgi", "imperium router -> uwsgi node", PORT["ours_http"], HOST_UWSGI,
-         "imperium", "imperium", rf"router: {re.escape(HOST_UWSGI)}: new node {LO}:{PORT['backend_uwsgi']}"),
+         "imperium", "imperium",
+         rf"router: {re.escape(HOST_UWSGI)}: new node {LO}:{PORT['backend_uwsgi']}"),
     Path("nginx", "nginx, 1 worker -> http keepalive", PORT["nginx"], None, "nginx"),
     Path("uwsgi_router", "uWSGI http router -> uwsgi node", PORT["uwsgi_http"], HOST,
          "uwsgi", "uwsgi", rf"{re.escape(HOST)} => new node: {LO}:{PORT['backend_uwsgi']}"),
@@ -294,7 +308,10 @@ PATHS = [
 
 
 def curl(path, urls=1):
-    argv = ["curl", "-sS", "-v", "--max-time", "5", "-o", "-", "-w", r"\n%{http_code}"]
+    """curl through path; with urls=2, verbose (to see connection reuse)."""
+    argv = ["curl", "-sS", "--max-time", "5", "-o", "-", "-w", r"\n%{http_code}"]
+    if urls > 1:
+        argv.append("-v")
     if path.host:
         argv += ["-H", f"Host: {path.host}"]
     return subprocess.run(argv + [path.url] * urls, capture_output=True)
@@ -313,11 +330,12 @@ def verify(path, procs, timeout=10):
             break
         procs.check_alive()
         if time.monotonic() > deadline:
+            host = f" -H 'Host: {path.host}'" if path.host else ""
             raise BenchError(
-                f"{path.label}: curl {path.url}" + (f" -H 'Host: {path.host}'" if path.host else "") +
+                f"{path.label}: curl {path.url}{host}"
                 f" gave status {code.decode(errors='replace') or '-'} and body {body[:200]!r}, "
-                f"not 200 and b'hello\\n' ({r.stderr.decode(errors='replace').strip()[-300:]})" +
-                ("\n  " + "\n  ".join(procs.tail(path.log)) if path.log else ""))
+                f"not 200 and b'hello\\n' {r.stderr.decode(errors='replace').strip()[-300:]}" +
+                (f"; {path.log}'s log:\n  " + "\n  ".join(procs.tail(path.log)) if path.log else ""))
         time.sleep(0.2)
     if path.log and not re.search(path.log_re, procs.log(path.log)):
         raise BenchError(f"{path.label}: answered, but its log has no line matching "
@@ -376,7 +394,8 @@ def machine_ticks():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
-    return user + nice + system + steal, user + nice + system + idle + iowait + irq + softirq + steal
+    busy = user + nice + system + steal
+    return busy, busy + idle + iowait + irq + softirq
 
 
 def active_opens():
@@ -510,6 +529,9 @@ def report(results, keepalive, meta):
     ok_p99 = all((r["p99 ours_http/nginx"] or 99) <= 1.0 for r in ratios.values())
     print(f"target, ours >= nginx in req/s at every count: {'met' if ok_rps else 'NOT met'}; "
           f"p99 no worse than nginx: {'met' if ok_p99 else 'NOT met'}")
+    bad = [f"{r['label']} at {r['conns']}" for r in rows if r["errors"]]
+    if bad:
+        print(f"WARNING: wrk saw non-2xx responses or socket errors: {'; '.join(bad)}")
     print("client keep-alive (two requests on one connection): " +
           ", ".join(f"{p.name} {'yes' if keepalive[p.name] else 'no'}" for p in PATHS))
     return {"meta": meta, "rows": rows, "ratios": ratios,
@@ -554,14 +576,15 @@ def run(args):
         meta = versions()
         meta.update(rounds=ROUNDS, secs=SECS, conns=CONNS, wrk_threads=WRK_THREADS,
                     backend_procs=BACKEND_PROCS, uwsgi_args=UWSGI_ARGS,
-                    nginx_setup="worker_processes 1, upstream keepalive 64")
+                    pool=POOL, nginx_setup=f"worker_processes 1, upstream keepalive {POOL}")
         print(f"# router benchmark: wrk {meta['wrk']} -t {WRK_THREADS}, {ROUNDS} rounds of "
               f"{SECS} s per path and connection count, medians; {meta['ncpu']} x {meta['cpu']}, "
               f"Linux {meta['kernel']}", flush=True)
         print(f"# single-threaded proxies on both sides: imperium's router (the emperor's one "
               f"loop), nginx {meta['nginx']} with worker_processes 1, uWSGI {meta['uwsgi']} "
-              f"http router with 1 process; backend: bench-backend, {BACKEND_PROCS} "
-              f"process(es)", flush=True)
+              f"http router with 1 process; {POOL} idle keep-alive connections to the node "
+              f"(nginx keepalive, our http-backend-pool); backend: bench-backend, "
+              f"{BACKEND_PROCS} process(es)", flush=True)
         b0 = machine_ticks()
         time.sleep(1)
         b1 = machine_ticks()

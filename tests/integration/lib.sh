@@ -165,8 +165,7 @@ start_emperor_in() {
 
 # router_eval EXPR [STATS_SOCK]: evaluate the python expression EXPR over the
 # stats JSON's "router" object (as r; sub(KEY) is KEY's subscription or None,
-# node(KEY, NAME) one of its nodes or None), print the value, succeed when it
-# is true.
+# node(KEY, NAME) one of its nodes or None); true when the value is.
 router_eval() {
 	"$BIN/emperor" stats -s "${2:-$T/stats.sock}" | python3 -c '
 import json, sys
@@ -176,9 +175,7 @@ def sub(k):
 def node(k, name):
     s = sub(k)
     return next((n for n in s["nodes"] if n["name"] == name), None) if s else None
-v = eval(sys.argv[1])
-print(v)
-sys.exit(0 if v else 1)
+sys.exit(0 if eval(sys.argv[1]) else 1)
 ' "$1"
 }
 

@@ -22,7 +22,7 @@ on_exit() {
 		local f
 		for f in "$T"/b/emperor.log "$T"/x/emperor.log "$T"/*.node.log; do
 			[ -f "$f" ] || continue
-			echo "# last lines of $(basename "$(dirname "$f")")/$(basename "$f"):"
+			echo "# last lines of ${f#"$T"/}:"
 			tail -n 15 "$f" | sed 's/^/#   /'
 		done
 	fi
@@ -228,6 +228,17 @@ j=$(curl -sS --max-time 30 -H "Host: app.test" -H "Transfer-Encoding: chunked" \
 	--data-binary @"$T/mid" "http://127.0.0.1:$A/upload")
 check "a chunked POST to the uWSGI node is spooled: CONTENT_LENGTH and body match" \
 	jok "$j" "d['CONTENT_LENGTH'] == '$((3 << 20))' and d['body_len'] == $((3 << 20)) and d['sha256'] == '$mid_sha'"
+
+# blob_sha N: sha256 of httpnode.blob(N).
+blob_sha() {
+	python3 -c 'import hashlib, sys; sys.path.insert(0, sys.argv[1]); from httpnode import blob
+print(hashlib.sha256(blob(int(sys.argv[2]))).hexdigest())' "$PEERS" "$1"
+}
+got=$(curl -sS --max-time 30 -H "Host: http.test" "http://127.0.0.1:$A/blob?$((20 << 20))" | sha256sum | cut -d' ' -f1)
+check "a 20 MB response from the HTTP node reaches the client whole" test "$got" = "$(blob_sha $((20 << 20)))"
+got=$(curl -sS --max-time 30 -H "Host: app.test" "http://127.0.0.1:$A/blob?$((8 << 20))" | sha256sum | cut -d' ' -f1)
+check "an 8 MB close-delimited response from the uWSGI node reaches the client whole" \
+	test "$got" = "$(blob_sha $((8 << 20)))"
 
 check "a close-delimited response reaches an HTTP/1.1 client chunked, the connection stays usable" \
 	python3 - $A <<'EOF'

@@ -13,6 +13,7 @@
   any /close    a response with no Content-Length, closed after
   any /chunked  a chunked response
   GET /ws       with Upgrade: websocket, 101 then echoes raw bytes
+  GET /blob?N   N bytes of blob(N) (Content-Length framed)
   other         404
 
 Every response but 101 carries X-Node: NAME.
@@ -24,6 +25,12 @@ import json
 import sys
 
 CONNS = 0
+
+
+def blob(n):
+    """N bytes of a fixed pattern that no shift of itself matches."""
+    unit = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(4096))
+    return (unit * (n // len(unit) + 1))[:n]
 
 
 async def read_body(reader, headers):
@@ -115,6 +122,9 @@ async def serve(reader, writer, name):
                        "body_len": blen, "sha256": sha, "conn": conn,
                        "conn_requests": served}
                 writer.write(response(name, 200, json.dumps(doc).encode(), "application/json"))
+            elif path == "/blob":
+                n = int(target.split("?", 1)[1])
+                writer.write(response(name, 200, blob(n), "application/octet-stream"))
             elif path == "/slow":
                 await asyncio.sleep(3600)
                 return
