@@ -202,7 +202,8 @@ int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	if (connect(fd, sa, node->addr.len) < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+	int rc = connect(fd, sa, node->addr.len);
+	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -224,9 +225,13 @@ int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 	be->out.max = head + 2 * RTR_HIGH_WATER + 2 * RTR_IO_CHUNK;
 	be->in.max = head + RTR_HIGH_WATER + RTR_IO_CHUNK + 1;
 	ev_io_init(&be->io, on_io, fd, EV_WRITE);
-	ev_io_start(r->loop, &be->io);
 	ev_timer_init(&be->timer, on_timer, (double)r->cfg.connect_timeout_ms / 1000.0, 0.);
-	ev_timer_start(r->loop, &be->timer);
+	if (rc == 0) {
+		be->connected = true; /* unix sockets connect at once */
+	} else {
+		ev_io_start(r->loop, &be->io);
+		ev_timer_start(r->loop, &be->timer);
+	}
 	c->be = be;
 	return 0;
 }

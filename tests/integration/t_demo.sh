@@ -8,7 +8,7 @@
 for f in "$ROOT"/vassals.d/*.ini; do
 	sed "s|/run/imperium|$T/run|g" "$f" >"$T/vassals.d/$(basename "$f")"
 done
-mapfile -t settings < <(grep -E '^(use-clone|throttle|max-throttle|stop-timeout) *=' "$ROOT/emperor.ini")
+mapfile -t settings < <(grep -E '^(use-clone|throttle|max-throttle|stop-timeout|http|subscription-server|stats-http) *=' "$ROOT/emperor.ini")
 emperor_ini "${settings[@]}"
 export IMPERIUM_BUILD="$BIN"
 check "the emperor starts on the demo's settings" start_emperor
@@ -19,6 +19,12 @@ check "world answers on 127.0.0.1:8082" grep -q "hello from world" <<<"$(http_ge
 check "world answers on its unix socket" \
 	grep -q "hello from world" <<<"$(curl -sS --max-time 3 --unix-socket "$T/run/world.sock" http://world/)"
 check "world's shell greeting is logged" wait_for 2 log_has "world: starting as uid 65534"
+check "the router serves hello by its domain" \
+	wait_for 5 bash -c 'curl -s -H "Host: hello.localhost" http://127.0.0.1:8080/ | grep -q "hello from hello"'
+check "the router serves world by its domain" \
+	grep -q "hello from world" <<<"$(curl -sS --max-time 3 -H 'Host: world.localhost' http://127.0.0.1:8080/)"
+check "stats-http has Prometheus metrics for both" \
+	bash -c 'curl -s http://127.0.0.1:9191/metrics | grep -q "imperium_router_node_requests_total{key=\"world.localhost\""'
 check "emperor status shows both running" \
 	bash -c 'emperor_cli status | grep -q "^hello  *running" && emperor_cli status | grep -q "^world  *running"'
 finish
