@@ -102,9 +102,10 @@ void rtr_backend_send(struct rtr_backend *be)
 /* One read into be->in; sets eof/error. */
 static void do_read(struct rtr_backend *be)
 {
-	if (buf_reserve(&be->in, RTR_IO_CHUNK) < 0)
+	size_t want = rtr_room(&be->in) < RTR_IO_CHUNK ? rtr_room(&be->in) : RTR_IO_CHUNK;
+	if (want == 0 || buf_reserve(&be->in, want) < 0)
 		return; /* full: the client side drains it first */
-	ssize_t n = recv(be->fd, be->in.data + be->in.len, be->in.cap - be->in.len - 1, 0);
+	ssize_t n = recv(be->fd, be->in.data + be->in.len, want, 0);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR) {
 			be->error = errno;

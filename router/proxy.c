@@ -561,9 +561,10 @@ static bool client_send(struct rtr_client *c)
 
 static void client_recv(struct rtr_client *c)
 {
-	if (buf_reserve(&c->in, RTR_IO_CHUNK) < 0)
+	size_t want = rtr_room(&c->in) < RTR_IO_CHUNK ? rtr_room(&c->in) : RTR_IO_CHUNK;
+	if (want == 0 || buf_reserve(&c->in, want) < 0)
 		return;
-	ssize_t n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1, 0);
+	ssize_t n = recv(c->fd, c->in.data + c->in.len, want, 0);
 	if (n > 0) {
 		c->in.len += (size_t)n;
 		c->in.data[c->in.len] = '\0';
@@ -638,17 +639,25 @@ static bool step(struct rtr_client *c)
 
 static void pump(struct rtr_client *c)
 {
-	for (int i = 0; i < 64 && !c->abort; i++) {
+	/* Until nothing moves: a send that frees room lets the next step move
+	 * what waits in the other buffer, with no event left to wake us. */
+	int i;
+	for (i = 0; i < 64 && !c->abort; i++) {
 		bool moved = step(c);
-		if (c->be && c->be->connected)
+		if (c->be && c->be->connected) {
+			size_t before = c->be->out.len;
 			rtr_backend_send(c->be);
-		if (c->be && c->state == C_TUNNEL && c->be->out.len == 0 && c->in.len > 0)
-			continue;
+			moved |= c->be->out.len < before;
+		}
+		size_t before = c->out.len;
+		if (!client_send(c)) {
+			c->abort = true;
+			break;
+		}
+		moved |= c->out.len < before;
 		if (!moved)
 			break;
 	}
-	if (!c->abort && !client_send(c))
-		c->abort = true;
 	if (c->state == C_CLOSING && c->out.len == 0 && !c->abort) {
 		if (c->in_eof) {
 			c->abort = true;
@@ -668,6 +677,11 @@ static void pump(struct rtr_client *c)
 		return;
 	}
 	set_client_events(c);
+	/* Still moving after 64 rounds: let other connections have the loop,
+	 * and come back in its next iteration (stopping the watcher on free
+	 * drops this pending event). */
+	if (i == 64)
+		ev_feed_event(c->r->loop, &c->io, EV_CUSTOM);
 	if (c->be) {
 		bool room = c->out.len < RTR_HIGH_WATER && c->be->in.len < RTR_HIGH_WATER;
 		rtr_backend_update(c->be, room);
