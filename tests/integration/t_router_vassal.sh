@@ -47,6 +47,26 @@ check "started again, it is served again" wait_for 6 is_status alpha.test 200
 rm "$T/vassals.d/beta.ini"
 check "a removed vassal's key is gone" wait_for 4 is_status beta.test 404
 
+# subscribe-to our own subscription server, with a notify socket: the
+# router acknowledges the new node as uWSGI does, and the vassal logs it.
+# (The notify path is the node's; the jail binds it at the same place.)
+mkdir -m 777 "$T/acks"
+cat >"$T/vassals.d/acker.ini" <<EOF2
+[vassal]
+exec = /app/hello
+socket = 127.0.0.1:18104
+use-clone = ipc,uts,fs,pid
+bind-ro = $BIN/hello:/app/hello
+bind-rw = $T/acks
+uid = 65534
+subscribe-to = 127.0.0.1:18181:ack.test
+subscription-notify-socket = $T/acks/acker.sock
+EOF2
+check "a subscribe-to vassal is acknowledged on its notify socket" \
+	wait_for 8 log_has "subscription ack: \[subscription ack\] ack.test => new node: 127.0.0.1:18104"
+check "a node announcing no proto is a uwsgi node" \
+	router_eval 'node("ack.test", "127.0.0.1:18104")["proto"] == "uwsgi"'
+
 # Ours -> a real uWSGI HTTP router. The vassal runs Debian's uWSGI on the
 # socket the emperor bound (fd 3, LISTEN_FDS), unjailed so that it sees
 # the host's Python.
