@@ -42,6 +42,7 @@ static void node_json(struct json *j, const struct rtr_node *n, double now)
 	json_key(j, "idle_connections"), json_uint(j, n->n_idle);
 	json_key(j, "failcnt"), json_uint(j, n->failcnt);
 	json_key(j, "death_mark"), json_bool(j, n->dead_until > now);
+	json_key(j, "inactive"), json_bool(j, n->inactive);
 	json_obj_end(j);
 }
 

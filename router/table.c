@@ -413,6 +413,7 @@ static void node_refresh(struct rtr_node *n, const struct subpkt *p, double now)
 	n->last_seen = now;
 	n->last_seen_wall = (int64_t)time(NULL);
 	n->dead_until = 0;
+	n->inactive = p->inactive;
 }
 
 static struct rtr_node *node_new(const struct subpkt *p, const struct addr *a, const char *vassal,
@@ -588,7 +589,7 @@ struct pick {
 
 static bool is_live(const struct rtr_node *n, const struct pick *k)
 {
-	return n != k->exclude && n->dead_until <= k->now;
+	return n != k->exclude && n->dead_until <= k->now && !n->inactive;
 }
 
 static bool is_candidate(const struct rtr_node *n, const struct pick *k)

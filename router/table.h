@@ -57,6 +57,8 @@ struct rtr_node {
 	uint64_t inflight;           /* requests in progress (lrc/wlrc) */
 	int64_t wrr_current;         /* smooth weighted round robin state */
 	unsigned refs;               /* connections holding it */
+	bool inactive;               /* announced `inactive`: kept, never picked,
+				      * until a refresh without it */
 	void *idle;                  /* owned by the proxy: idle keep-alive
 				      * connections to this node (each holds a ref) */
 	unsigned n_idle;
@@ -139,7 +141,7 @@ struct rtr_pool *rtr_table_lookup(struct rtr_table *t, const char *host, size_t 
 
 /*
  * rtr_pool_pick - choose a live node: among nodes not dead (dead_until <=
- * now), only those of the lowest backup level present; then by the pool's
+ * now) and not inactive, only those of the lowest backup level present; then by the pool's
  * algorithm: wrr (smooth weighted round robin: exact weights), lrc (fewest
  * inflight, ties rotate), wlrc (fewest inflight/weight, ties rotate), iphash
  * (@client IPv4 address as a number, or a hash of the IPv6 bytes, modulo the

@@ -1072,6 +1072,30 @@ START_TEST(test_stress_10k)
 }
 END_TEST
 
+/* An `inactive` node is registered but never picked, until a refresh
+ * without the flag. */
+START_TEST(test_inactive)
+{
+	struct rtr_table *t = table_default();
+	struct subpkt p = sub("in", "127.0.0.1:1");
+	p.inactive = true;
+	struct rtr_node *a = apply_want(t, &p, 0, RTR_SUB_CREATED);
+	struct rtr_pool *pool = pool_of(t, "in");
+	ck_assert_ptr_nonnull(pool);
+	ck_assert_ptr_null(rtr_pool_pick(pool, 0, NULL, NULL));
+	struct rtr_node *b = add(t, "in", "127.0.0.1:2", 1, 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_ptr_eq(rtr_pool_pick(pool, 0, NULL, NULL), b);
+	p.inactive = false;
+	ck_assert_ptr_eq(apply_want(t, &p, 1, RTR_SUB_REFRESHED), a);
+	bool saw_a = false;
+	for (int i = 0; i < 4; i++)
+		saw_a |= rtr_pool_pick(pool, 1, NULL, NULL) == a;
+	ck_assert(saw_a);
+	rtr_table_free(t);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
 	Suite *s = suite_create("table");
@@ -1104,6 +1128,7 @@ static Suite *table_suite(void)
 	    {"names", test_names},
 	    {"iterate", test_iterate},
 	    {"stress_10k", test_stress_10k},
+	    {"inactive", test_inactive},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
