@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/file.h"
 
 #define KEY_MAX 64
 /* "key = " around a maximal value: the longest line cfg_write_fd() writes. */
@@ -518,24 +519,6 @@ static bool writable_value(const char *v)
 	return n == 0 || (!is_blank(v[0]) && !is_blank(v[n - 1]));
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int put_entry(struct buf *b, const char *origin, const struct cfg_entry *e, unsigned prev,
 		     struct err **err)
 {
@@ -571,7 +554,7 @@ int cfg_write_fd(const struct cfg *c, int fd, const char *section, struct err **
 			return -1;
 		prev = c->entries[i].line;
 	}
-	if (write_all(fd, b.data, b.len) < 0)
+	if (file_write_all(fd, b.data, b.len) < 0)
 		return err_set(err, errno, "%s: write", origin);
 	return 0;
 }

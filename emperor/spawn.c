@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "core/ctl.h"
+#include "core/file.h"
 #include "emperor/internal.h"
 #include "jail/jail.h"
 
@@ -40,14 +41,7 @@ static void on_child(struct ev_loop *loop, ev_child *w, int revents);
 static int config_fd(struct emp_vassal *v, struct err **err)
 {
 	const char *dir = v->emp->cfg.run_dir;
-	_cleanup_close_ int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		char tmpl[4096];
-		snprintf(tmpl, sizeof(tmpl), "%s/.vassal-XXXXXX", dir);
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(tmpl);
-	}
+	_cleanup_close_ int fd = file_tmp_open(dir, ".vassal");
 	if (fd < 0)
 		return err_set(err, errno, "config file in %s", dir);
 	if (cfg_write_fd(v->cfg, fd, "vassal", err) < 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "router/spool.h"
 
 void rtr_spool_reset(struct rtr_spool *s)
@@ -33,30 +34,7 @@ static int open_tmp(void)
 	const char *dir = getenv("TMPDIR");
 	if (dir == NULL || dir[0] != '/')
 		dir = "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd;
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof(path), "%s/imperium-spool-XXXXXX", dir) >= sizeof(path))
-		return -1;
-	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return file_tmp_open(dir, "imperium-spool");
 }
 
 static int append(struct rtr_spool *s, const char *d, size_t n, uint64_t mem)
@@ -69,11 +47,11 @@ static int append(struct rtr_spool *s, const char *d, size_t n, uint64_t mem)
 		if (s->fd < 0) {
 			if ((s->fd = open_tmp()) < 0)
 				return -1;
-			if (write_all(s->fd, s->mem.data, s->mem.len) < 0)
+			if (file_write_all(s->fd, s->mem.data, s->mem.len) < 0)
 				return -1;
 			buf_reset(&s->mem);
 		}
-		if (write_all(s->fd, d, n) < 0)
+		if (file_write_all(s->fd, d, n) < 0)
 			return -1;
 	}
 	s->size += n;
