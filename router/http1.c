@@ -792,3 +792,23 @@ int rtr_h1_chunked_step(struct rtr_h1_chunked *c, const char *p, size_t len, con
 	}
 	return (int)i;
 }
+
+static void rebase(const char **p, const char *from, const char *to)
+{
+	if (*p != NULL)
+		*p = to + (*p - from);
+}
+
+void rtr_h1_rebase(struct rtr_h1_head *h, const char *from, const char *to)
+{
+	rebase(&h->method, from, to);
+	rebase(&h->uri, from, to);
+	rebase(&h->path, from, to);
+	rebase(&h->query, from, to);
+	rebase(&h->reason, from, to);
+	rebase(&h->host, from, to);
+	for (size_t i = 0; i < h->n_hdrs; i++) {
+		rebase(&h->hdrs[i].name, from, to);
+		rebase(&h->hdrs[i].val, from, to);
+	}
+}

@@ -107,6 +107,13 @@ int rtr_h1_parse_response(const char *p, size_t len, size_t max, struct rtr_h1_h
 /* rtr_h1_header - the first header named @name (case-insensitive), or NULL. */
 const struct rtr_h1_hdr *rtr_h1_header(const struct rtr_h1_head *h, const char *name);
 
+/*
+ * rtr_h1_rebase - after the head's bytes were copied from @from to @to, make
+ * every slice of @h point into the copy (what parsing the copy again would
+ * give, without the second parse).
+ */
+void rtr_h1_rebase(struct rtr_h1_head *h, const char *from, const char *to);
+
 /* rtr_h1_token_eq - case-insensitive equality of a slice and a C string. */
 bool rtr_h1_token_eq(const char *p, size_t n, const char *s);
 

@@ -1060,6 +1060,29 @@ START_TEST(test_random_splits)
 }
 END_TEST
 
+/* A head copied elsewhere and rebased reads exactly as the copy parsed
+ * afresh (what the router does instead of parsing each head twice). */
+START_TEST(test_rebase)
+{
+	static const char req[] = "\r\nGET http://a.test:81/p/q?x=1 HTTP/1.1\r\nHost: a.test:81\r\n"
+				  "Accept: */*\r\nX-A:  b c \r\n\r\nNEXT";
+	size_t len = sizeof(req) - 1;
+	char *orig = strdup(req);
+	struct rtr_h1_head a = {0}, b = {0};
+	int n = rtr_h1_parse_request(orig, len, 8192, &a);
+	ck_assert_int_gt(n, 0);
+	char *copy = malloc((size_t)n);
+	memcpy(copy, orig, (size_t)n);
+	rtr_h1_rebase(&a, orig, copy);
+	memset(orig, '#', len); /* nothing may still point here */
+	free(orig);
+	ck_assert_int_eq(rtr_h1_parse_request(copy, (size_t)n, 8192, &b), n);
+	ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
+	ck_assert(rtr_h1_token_eq(a.host, a.hostlen, "a.test:81"));
+	free(copy);
+}
+END_TEST
+
 static Suite *http1_suite(void)
 {
 	Suite *s = suite_create("http1");
@@ -1068,6 +1091,7 @@ static Suite *http1_suite(void)
 		const TTest *fn;
 	} cases[] = {
 	    {"simple_get", test_simple_get},
+	    {"rebase", test_rebase},
 	    {"browser_get", test_browser_get},
 	    {"query", test_query},
 	    {"http10_close", test_http10_close},
