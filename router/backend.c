@@ -46,23 +46,24 @@ static void idle_unlink(struct rtr_backend *be)
 	be->idle_next = NULL;
 }
 
+/* An idle connection that can serve no request any more. */
+static void idle_drop(struct rtr_backend *be)
+{
+	idle_unlink(be);
+	be_free(be);
+}
+
 void rtr_backend_close_idle(struct rtr_node *n)
 {
 	while (n->idle != NULL) {
 		struct rtr_backend *be = n->idle;
-		idle_unlink(be);
-		be_free(be);
+		idle_drop(be);
 	}
 }
 
 static void set_events(struct rtr_backend *be, int events)
 {
-	if ((be->io.events & (EV_READ | EV_WRITE)) == events && ev_is_active(&be->io))
-		return;
-	ev_io_stop(be->r->loop, &be->io);
-	ev_io_set(&be->io, be->fd, events);
-	if (events)
-		ev_io_start(be->r->loop, &be->io);
+	rtr_io_want(be->r->loop, &be->io, be->fd, events);
 }
 
 void rtr_backend_update(struct rtr_backend *be, bool want_read)
@@ -130,8 +131,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 	if (be->c == NULL) {
 		/* Data or EOF on an idle connection: the node closed it or
 		 * broke the protocol; either way it cannot serve a request. */
-		idle_unlink(be);
-		be_free(be);
+		idle_drop(be);
 		return;
 	}
 	int what = RTR_BE_IO;
@@ -166,8 +166,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct rtr_backend *be = container_of(w, struct rtr_backend, timer);
 	if (be->c == NULL) {
-		idle_unlink(be);
-		be_free(be);
+		idle_drop(be);
 		return;
 	}
 	be->error = ETIMEDOUT;

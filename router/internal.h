@@ -31,6 +31,18 @@ static inline size_t rtr_room(const struct buf *b)
 	return b->max > b->len + 1 ? b->max - b->len - 1 : 0;
 }
 
+/* Watch @w for @events (EV_READ|EV_WRITE, 0 for none); libev batches the
+ * change, so flipping interest costs at most one epoll_ctl per loop. */
+static inline void rtr_io_want(struct ev_loop *loop, ev_io *w, int fd, int events)
+{
+	if ((w->events & (EV_READ | EV_WRITE)) == events && ev_is_active(w))
+		return;
+	ev_io_stop(loop, w);
+	ev_io_set(w, fd, events);
+	if (events)
+		ev_io_start(loop, w);
+}
+
 /* Append "NAME: VALUE\r\n" with two copies: heads are rebuilt for every
  * request, and printf's parsing would be most of their cost. */
 static inline int rtr_put_header(struct buf *b, const char *n, size_t nl, const char *v,
@@ -152,7 +164,6 @@ struct rtr_client {
 
 	/* the request in progress */
 	struct rtr_backend *be;
-	struct rtr_pool *pool;      /* only valid at pick time */
 	char key[SUBPKT_KEY_MAX + 1];
 	unsigned tries;
 	enum rtr_body req_body;
@@ -177,7 +188,6 @@ struct rtr_client {
 	bool counted;               /* counted in the node's inflight */
 	bool head_started;          /* a head's first byte arrived (header timeout) */
 	bool in_eof;                /* the client closed its side (or reset) */
-	bool shut_be;               /* tunnel: the node's writing side shut down */
 	bool abort;                 /* close now, without flushing */
 	bool lingering;             /* response sent, our side shut, draining */
 };

@@ -460,9 +460,8 @@ static bool read_head(struct rtr_client *c)
 		rtr_client_error(c, 431);
 		return true;
 	}
+	rtr_h1_rebase(&c->req, c->in.data, c->head.data);
 	buf_consume(&c->in, (size_t)n);
-	memset(&c->req, 0, sizeof(c->req));
-	rtr_h1_parse_request(c->head.data, c->head.len, r->cfg.max_head, &c->req);
 	c->head_started = false;
 	start_request(c);
 	return true;
@@ -596,12 +595,7 @@ static bool want_client_read(const struct rtr_client *c)
 static void set_client_events(struct rtr_client *c)
 {
 	int ev = (want_client_read(c) ? EV_READ : 0) | (c->out.len > 0 ? EV_WRITE : 0);
-	if ((c->io.events & (EV_READ | EV_WRITE)) == ev && ev_is_active(&c->io))
-		return;
-	ev_io_stop(c->r->loop, &c->io);
-	ev_io_set(&c->io, c->fd, ev);
-	if (ev)
-		ev_io_start(c->r->loop, &c->io);
+	rtr_io_want(c->r->loop, &c->io, c->fd, ev);
 }
 
 /* One step of the state machine; true when something moved. */

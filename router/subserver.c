@@ -218,6 +218,8 @@ static void on_listener(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = recvfrom(l->fd, pkt, sizeof(pkt), MSG_TRUNC, (struct sockaddr *)&ss, &sl);
 		if (n < 0)
 			return; /* EAGAIN, or an ICMP error queued on the socket */
+		if ((size_t)n > sizeof(pkt))
+			n = sizeof(pkt); /* truncated: still one byte too many, so "oversized" */
 		char peer[ADDR_TEXT_MAX + 16];
 		if (sl > sizeof(sa_family_t))
 			addr_format((struct sockaddr *)&ss, sl, peer, sizeof(peer));
@@ -245,6 +247,8 @@ static void on_local(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = recv(lc->fd, pkt, sizeof(pkt), MSG_TRUNC | MSG_DONTWAIT);
 		if (n < 0)
 			return;
+		if ((size_t)n > sizeof(pkt))
+			n = sizeof(pkt); /* truncated: still one byte too many, so "oversized" */
 		handle(lc->r, pkt, (size_t)n, lc, peer);
 	}
 }
