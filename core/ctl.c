@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <unistd.h>
 
 int ctl_send(int fd, uint8_t code, const char *msg, size_t len)
 {
@@ -20,4 +21,58 @@ int ctl_send(int fd, uint8_t code, const char *msg, size_t len)
 		r = send(fd, pkt, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : 0;
+}
+
+int ctl_send_fd(int fd, uint8_t code, int passfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctrl;
+	memset(&ctrl, 0, sizeof(ctrl));
+	struct iovec iov = {.iov_base = &code, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	ssize_t r;
+	do
+		r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+ssize_t ctl_recv(int fd, void *pkt, size_t cap, int *passfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctrl;
+	struct iovec iov = {.iov_base = pkt, .iov_len = cap};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
+	*passfd = -1;
+	ssize_t n;
+	do
+		n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*passfd < 0)
+				*passfd = got;
+			else
+				close(got);
+		}
+	}
+	return n;
 }

@@ -15,6 +15,7 @@
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/cfg.h"
+#include "core/ctl.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "router/router.h"
@@ -87,6 +88,9 @@ struct emp_vassal {
 
 	/* what the file said last time it was read */
 	uint64_t fingerprint;         /* content hash mixed with mtime */
+	uint64_t content_hash;        /* the content alone: a touch keeps it */
+	unsigned change;              /* enum vsl_change mask of the last load */
+	bool touched;                 /* the last load: same content, new mtime */
 	struct cfg *cfg;              /* resolved, validated; NULL when broken */
 	unsigned long clone_flags;
 	uid_t uid;                    /* the tenant's ids, for user namespace maps */
@@ -109,6 +113,8 @@ struct emp_vassal {
 	ev_child child;
 	ev_timer timer;
 	struct buf out_line, err_line;
+	struct ctl_workers workers;   /* the vassal's last CTL_V_WORKERS */
+	bool has_workers;
 	double spawn_time;            /* ev_time() at spawn */
 	double ready_time;            /* ev_time() at ready; 0 until then */
 	int64_t spawned_wall;         /* unix time of the spawn, for stats */
@@ -193,6 +199,8 @@ int emp_vassal_bind(struct emp_vassal *v, struct err **err);
 /* spawn.c */
 int emp_spawn(struct emp_vassal *v, struct err **err);
 void emp_send(struct emp_vassal *v, uint8_t cmd);
+/* Hand the running vassal its new resolved config (CTL_E_CONFIG). 0 or -1. */
+int emp_send_config(struct emp_vassal *v, struct err **err);
 void emp_close_io(struct emp_vassal *v);
 
 /* watch.c */

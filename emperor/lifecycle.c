@@ -10,7 +10,10 @@
  *   WAITING  --timer-------------------------------> STARTING
  *   STARTING --ready-------------------------------> RUNNING
  *   STARTING/RUNNING --exit------------------------> WAITING (back-off)
- *   STARTING/RUNNING --change/reload/stop/gone-----> STOPPING
+ *   STARTING --change/reload/stop/gone-------------> STOPPING
+ *   RUNNING  --stop/gone, or a change of its sockets or jail--> STOPPING
+ *   RUNNING  --touch/reload, or a change of routing or worker keys--> RUNNING
+ *            (applied in place by the vassal: its workers reload gracefully)
  *   STOPPING --exit--> STARTING | STOPPED | removed (as after_stop says)
  */
 #include <signal.h>
@@ -188,6 +191,53 @@ static void h_live_changed(struct emp_vassal *v)
 	begin_stop(v, AFTER_RESPAWN);
 }
 
+/* A running vassal applies what it can in place: a touch reloads its
+ * workers, routing and worker keys travel as a new config, and only keys
+ * that shape the process itself (sockets, jail, namespaces) restart it. */
+static void h_running_changed(struct emp_vassal *v)
+{
+	struct err *err = NULL;
+	bool changed;
+	if (emp_vassal_load(v, &changed, &err) < 0) {
+		snprintf(v->error, sizeof(v->error), "%s", err_msg(err));
+		log_error("vassal %s: new file refused, the running instance stays: %s",
+			  v->name, err_msg(err));
+		err_free(&err);
+		return;
+	}
+	if (!changed)
+		return;
+	if (v->change & VSL_CHANGE_RESTART) {
+		log_info("vassal %s: file changed (keys that need a new process): restarting",
+			 v->name);
+		begin_stop(v, AFTER_RESPAWN);
+		return;
+	}
+	if (v->touched) {
+		log_info("vassal %s: file touched: reloading its workers", v->name);
+		emp_send(v, CTL_E_RELOAD);
+		return;
+	}
+	if (v->change == 0) {
+		log_info("vassal %s: file changed, nothing the vassal uses", v->name);
+		return;
+	}
+	log_info("vassal %s: file changed (%s): applying it in place", v->name,
+		 (v->change & VSL_CHANGE_WORKERS) ? "worker keys: a graceful reload"
+						  : "subscription keys");
+	if (emp_send_config(v, &err) < 0) {
+		log_error("vassal %s: %s: restarting instead", v->name, err_msg(err));
+		err_free(&err);
+		begin_stop(v, AFTER_RESPAWN);
+	}
+}
+
+static void h_reload_workers(struct emp_vassal *v)
+{
+	log_info("vassal %s: reloading its workers", v->name);
+	emp_send(v, CTL_E_RELOAD);
+}
+
 static void h_live_gone(struct emp_vassal *v)
 {
 	log_info("vassal %s: file gone, stopping", v->name);
@@ -332,7 +382,7 @@ static const handler_fn table[ST__COUNT][VE__COUNT] = {
 	[ST_BROKEN]   = ROW(h_load_spawn,   h_remove,    h_bug,          h_bug,   h_bug,       h_bug,     h_force_spawn,    h_stop_idle, h_force_spawn, h_remove),
 	[ST_WAITING]  = ROW(h_wait_changed, h_remove,    h_now,          h_bug,   h_bug,       h_bug,     h_now,            h_stop_idle, h_now,        h_remove),
 	[ST_STARTING] = ROW(h_live_changed, h_live_gone, h_silent,       h_ready, h_noop,      h_crashed, h_live_reload,    h_live_stop, h_noop,       h_live_shutdown),
-	[ST_RUNNING]  = ROW(h_live_changed, h_live_gone, h_silent,       h_noop,  h_heartbeat, h_crashed, h_live_reload,    h_live_stop, h_noop,       h_live_shutdown),
+	[ST_RUNNING]  = ROW(h_running_changed, h_live_gone, h_silent,    h_noop,  h_heartbeat, h_crashed, h_reload_workers, h_live_stop, h_noop,       h_live_shutdown),
 	[ST_STOPPING] = ROW(set_after_respawn, set_after_remove, h_stop_timeout, h_noop, h_noop, h_stopped, set_after_respawn, set_after_idle, set_after_respawn, set_after_remove),
 	[ST_STOPPED]  = ROW(h_load_spawn,   h_remove,    h_bug,          h_bug,   h_bug,       h_bug,     h_force_spawn,    h_noop,      h_force_spawn, h_remove),
 };

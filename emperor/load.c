@@ -16,14 +16,21 @@
 #include "emperor/internal.h"
 #include "jail/jail.h"
 
-/* FNV-1a over the content, mixed with mtime so a touch is a change too. */
-static uint64_t fingerprint(const char *data, size_t len, const struct stat *st)
+/* FNV-1a over the content. */
+static uint64_t content_hash(const char *data, size_t len)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)data[i];
 		h *= 1099511628211ull;
 	}
+	return h;
+}
+
+/* The content hash mixed with mtime, so a touch is a change too. */
+static uint64_t fingerprint(uint64_t content, const struct stat *st)
+{
+	uint64_t h = content;
 	h ^= (uint64_t)st->st_mtim.tv_sec * 1000000007ull + (uint64_t)st->st_mtim.tv_nsec;
 	return h * 1099511628211ull;
 }
@@ -125,7 +132,8 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	struct stat st;
 	if (read_file(v->path, &raw, &st, err) < 0)
 		return -1;
-	uint64_t fp = fingerprint(raw.data ? raw.data : "", raw.len, &st);
+	uint64_t ch = content_hash(raw.data ? raw.data : "", raw.len);
+	uint64_t fp = fingerprint(ch, &st);
 	*changed = fp != v->fingerprint;
 	if (!*changed)
 		return 0;
@@ -147,6 +155,12 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	}
 	memcpy(v->want, socks, sizeof(socks[0]) * (size_t)n);
 	v->n_want = (size_t)n;
+	/* What a running vassal would have to do about it. */
+	v->change = v->cfg != NULL ? vsl_config_change(v->cfg, c) : VSL_CHANGE_RESTART;
+	if (v->cfg != NULL && flags != v->clone_flags)
+		v->change |= VSL_CHANGE_RESTART;
+	v->touched = v->cfg != NULL && ch == v->content_hash;
+	v->content_hash = ch;
 	emp_vassal_unload(v);
 	v->cfg = steal_ptr(&c);
 	v->n_domains = 0;

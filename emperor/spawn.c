@@ -259,6 +259,7 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	v->spawn_time = ev_time();
 	v->spawned_wall = (int64_t)time(NULL);
 	v->ready_time = 0;
+	v->has_workers = false;
 	watch_child(v, ctl[0], out[0], errp[0]);
 	attach_subscriptions(v, sub[0]);
 	log_info("vassal %s: spawned pid %d (namespaces: %s)", v->name, (int)pid,
@@ -270,6 +271,23 @@ void emp_send(struct emp_vassal *v, uint8_t cmd)
 {
 	if (v->ctl_fd >= 0)
 		ctl_send(v->ctl_fd, cmd, NULL, 0);
+}
+
+int emp_send_config(struct emp_vassal *v, struct err **err)
+{
+	if (v->ctl_fd < 0)
+		return err_set(err, ENOTCONN, "vassal %s: no control channel", v->name);
+	_cleanup_close_ int fd = config_fd(v, err);
+	if (fd < 0)
+		return -1;
+	if (ctl_send_fd(v->ctl_fd, CTL_E_CONFIG, fd) < 0)
+		return err_set(err, errno, "vassal %s: sending its new config", v->name);
+	struct err *e = NULL;
+	if (rtr_local_set_keys(v->sub, v->domains, v->n_domains, &e) < 0) {
+		log_warn("vassal %s: %s", v->name, err_msg(e));
+		err_free(&e);
+	}
+	return 0;
 }
 
 /* ---- what the vassal says ---- */
@@ -291,6 +309,15 @@ static void handle_ctl(struct emp_vassal *v, const char *pkt, size_t n)
 	case CTL_V_ERROR:
 		snprintf(v->error, sizeof(v->error), "%.*s", (int)(n - 1), pkt + 1);
 		log_error("vassal %s: failed: %s", v->name, v->error);
+		break;
+	case CTL_V_WORKERS:
+		if (n != 1 + sizeof(v->workers)) {
+			log_warn("vassal %s: workers report of %zu bytes (ignored)", v->name, n);
+			break;
+		}
+		memcpy(&v->workers, pkt + 1, sizeof(v->workers));
+		v->workers.last[sizeof(v->workers.last) - 1] = '\0';
+		v->has_workers = true;
 		break;
 	default:
 		log_warn("vassal %s: unknown control code %u (ignored)", v->name,

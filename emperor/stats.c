@@ -41,6 +41,46 @@ static void client_free(struct emp_stats_client *c)
 	free(c);
 }
 
+/* The vassal's own report of its workers (CTL_V_WORKERS), or null. */
+static void workers_json(struct json *j, const struct emp_vassal *v)
+{
+	if (!v->has_workers || v->pid == 0) {
+		json_null(j);
+		return;
+	}
+	const struct ctl_workers *w = &v->workers;
+	json_obj_begin(j);
+	json_key(j, "running"), json_uint(j, w->running);
+	json_key(j, "ready"), json_uint(j, w->ready);
+	json_key(j, "busy"), json_uint(j, w->busy);
+	json_key(j, "idle"), json_uint(j, w->idle);
+	json_key(j, "target"), json_uint(j, w->target);
+	json_key(j, "min"), json_uint(j, w->min);
+	json_key(j, "max"), json_uint(j, w->max);
+	json_key(j, "generation"), json_uint(j, w->generation);
+	json_key(j, "reloading"), json_bool(j, (w->flags & CTL_WORKERS_RELOADING) != 0);
+	json_key(j, "backlog"), json_uint(j, w->backlog);
+	json_key(j, "rss"), json_uint(j, w->rss);
+	json_key(j, "spawned"), json_uint(j, w->spawned);
+	json_key(j, "respawned"), json_uint(j, w->respawned);
+	json_key(j, "reloads"), json_uint(j, w->reloads);
+	json_key(j, "failed_reloads"), json_uint(j, w->failed_reloads);
+	json_key(j, "rss_recycled"), json_uint(j, w->rss_recycled);
+	json_key(j, "cheaper");
+	if (w->flags & CTL_WORKERS_CHEAPER) {
+		json_obj_begin(j);
+		json_key(j, "algo"),
+		    json_str(j, (w->flags & CTL_WORKERS_BACKLOG) ? "backlog" : "spare");
+		json_key(j, "spawned"), json_uint(j, w->cheaper_spawned);
+		json_key(j, "stopped"), json_uint(j, w->cheaper_stopped);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "last_decision"), json_str(j, w->last);
+	json_obj_end(j);
+}
+
 static void vassal_json(struct json *j, struct emp_vassal *v)
 {
 	char ns[128], st[64];
@@ -63,6 +103,8 @@ static void vassal_json(struct json *j, struct emp_vassal *v)
 	json_key(j, "last_exit"), json_str(j, v->has_status ? st : "");
 	json_key(j, "rss"), json_uint(j, v->pid ? emp_rss_bytes(v->pid) : 0);
 	json_key(j, "error"), json_str(j, v->error);
+	json_key(j, "workers");
+	workers_json(j, v);
 	json_key(j, "sockets");
 	json_arr_begin(j);
 	for (size_t i = 0; i < v->n_socks; i++)

@@ -89,6 +89,11 @@ struct rtr_local *rtr_local_attach(struct rtr *r, const char *vassal, int fd,
 				   const char *const *keys, size_t n_keys,
 				   const char *const *addrs, size_t n_addrs, struct err **err);
 
+/* rtr_local_set_keys - from now on @l may claim only @keys (a new config
+ * of its vassal). Returns 0, or -1 with *err (the old keys stay). */
+int rtr_local_set_keys(struct rtr_local *l, const char *const *keys, size_t n_keys,
+		       struct err **err);
+
 /* rtr_local_detach - stop watching and close it (NULL is a no-op). */
 void rtr_local_detach(struct rtr_local *l);
 

@@ -306,6 +306,32 @@ struct rtr_local *rtr_local_attach(struct rtr *r, const char *vassal, int fd,
 	return l;
 }
 
+int rtr_local_set_keys(struct rtr_local *l, const char *const *keys, size_t n_keys,
+		       struct err **err)
+{
+	if (l == NULL)
+		return 0;
+	char *fresh[RTR_LOCAL_KEYS];
+	size_t n = 0;
+	if (copy_list(fresh, &n, RTR_LOCAL_KEYS, keys, n_keys, err) < 0) {
+		while (n > 0)
+			free(fresh[--n]);
+		err_prefix(err, "vassal %s: subscription socket", l->vassal);
+		return -1;
+	}
+	for (size_t i = 0; i < l->n_keys; i++)
+		free(l->keys[i]);
+	memcpy(l->keys, fresh, n * sizeof(fresh[0]));
+	l->n_keys = n;
+	size_t gone = rtr_table_remove_vassal_except(l->r->table, l->vassal,
+						     (const char *const *)l->keys, l->n_keys);
+	if (gone > 0)
+		log_info("router: vassal %s no longer claims %zu node(s): removed", l->vassal,
+			 gone);
+	l->r->sub_removed += gone;
+	return 0;
+}
+
 void rtr_local_detach(struct rtr_local *l)
 {
 	if (l == NULL)

@@ -358,6 +358,32 @@ size_t rtr_table_remove_vassal(struct rtr_table *t, const char *vassal)
 	return remove_where(t, is_vassals, &v, NULL, NULL);
 }
 
+struct keep_ctx {
+	struct vassal_ctx v;
+	const char *const *keys;
+	size_t n_keys;
+};
+
+static bool is_vassals_other_key(const struct rtr_node *n, void *c)
+{
+	const struct keep_ctx *k = c;
+	if (!vassal_is(n, k->v.name, k->v.len) || n->pool == NULL)
+		return false;
+	for (size_t i = 0; i < k->n_keys; i++)
+		if (strcasecmp(n->pool->key, k->keys[i]) == 0)
+			return false;
+	return true;
+}
+
+size_t rtr_table_remove_vassal_except(struct rtr_table *t, const char *vassal,
+				      const char *const *keys, size_t n_keys)
+{
+	if (vassal == NULL || vassal[0] == '\0')
+		return 0;
+	struct keep_ctx k = {{vassal, strnlen(vassal, RTR_VASSAL_MAX)}, keys, n_keys};
+	return remove_where(t, is_vassals_other_key, &k, NULL, NULL);
+}
+
 /* ---- subscriptions ---------------------------------------------------- */
 
 /* The node of @p whose announced address is exactly @a; *@link_out gets

@@ -175,6 +175,11 @@ size_t rtr_table_expire(struct rtr_table *t, double now,
  * RTR_VASSAL_MAX). NULL or "" removes nothing. Returns how many. */
 size_t rtr_table_remove_vassal(struct rtr_table *t, const char *vassal);
 
+/* rtr_table_remove_vassal_except - remove the nodes of local vassal @vassal
+ * under keys not in @keys (case-insensitive): its new config dropped them. */
+size_t rtr_table_remove_vassal_except(struct rtr_table *t, const char *vassal,
+				      const char *const *keys, size_t n_keys);
+
 /* Iteration for stats: pools in no particular order. Pass NULL to start. */
 struct rtr_pool *rtr_table_next(struct rtr_table *t, struct rtr_pool *prev);
 

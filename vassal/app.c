@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Spawning the tenant's app. The vassal forks; the child arranges what a
- * socket-activated program expects (listening fds at 3.., LISTEN_FDS,
- * LISTEN_PID, LISTEN_FDNAMES), a clean signal state, its own session and the
- * `env` and `chdir` of the config, then execs `exec`. Like crun's sync
+ * Spawning one worker of the tenant's app. The vassal forks; the child
+ * arranges what a socket-activated program expects (listening fds at 3..,
+ * LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, NOTIFY_SOCKET for sd_notify
+ * readiness), a clean signal state, its own session and the `env` and
+ * `chdir` of the config, then execs `exec`. Like crun's sync
  * socket, a CLOEXEC pipe tells the parent how that went: EOF means the exec
  * happened, a struct exec_report means the child failed before it.
  */
@@ -118,12 +119,25 @@ static int child_listen_env(unsigned n)
 	return 0;
 }
 
+/* What a child needs to know, gathered so child_run takes one pointer. */
+struct child_args {
+	const struct vassal *v;
+	const struct vsl_conf *c;
+	unsigned id;
+	const char *notify;
+};
+
 /* The config's `env` first, so the variables the vassal owns win. */
-static int child_env(const struct vassal *v)
+static int child_env(const struct child_args *a)
 {
-	if (child_config_env(v->cfg) < 0 || child_listen_env(v->n_listen) < 0)
+	char id[16];
+	snprintf(id, sizeof(id), "%u", a->id);
+	if (child_config_env(a->c->cfg) < 0 || child_listen_env(a->v->n_listen) < 0)
 		return -1;
-	if (setenv("IMPERIUM_VASSAL", v->name, 1) < 0)
+	if (setenv("IMPERIUM_VASSAL", a->v->name, 1) < 0 || setenv("IMPERIUM_WORKER", id, 1) < 0)
+		return -1;
+	if (a->notify != NULL ? setenv("NOTIFY_SOCKET", a->notify, 1) < 0
+			      : unsetenv("NOTIFY_SOCKET") < 0)
 		return -1;
 	if (getenv("PATH") == NULL && setenv("PATH", DEFAULT_PATH, 1) < 0)
 		return -1;
@@ -132,7 +146,8 @@ static int child_env(const struct vassal *v)
 
 /* In the forked child: never returns. The vassal is single-threaded, so
  * setenv's allocations after fork are safe. */
-static void __attribute__((noreturn)) child_run(const struct vassal *v, pid_t parent, int report_fd)
+static void __attribute__((noreturn)) child_run(const struct child_args *a, pid_t parent,
+						 int report_fd)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(report_fd, STAGE_SETUP);
@@ -141,57 +156,58 @@ static void __attribute__((noreturn)) child_run(const struct vassal *v, pid_t pa
 		child_fail(report_fd, STAGE_SETUP);
 	}
 	child_reset_signals();
-	if (setsid() < 0 || child_move_fds(v->n_listen, &report_fd) < 0 || child_env(v) < 0)
+	if (setsid() < 0 || child_move_fds(a->v->n_listen, &report_fd) < 0 || child_env(a) < 0)
 		child_fail(report_fd, STAGE_SETUP);
-	if (chdir(v->chdir) < 0)
+	if (chdir(a->c->chdir) < 0)
 		child_fail(report_fd, STAGE_CHDIR);
-	execvp(v->argv[0], v->argv);
+	execvp(a->c->argv[0], a->c->argv);
 	child_fail(report_fd, STAGE_EXEC);
 }
 
-int vsl_app_spawn(struct vassal *v, struct err **err)
+int vsl_app_spawn(const struct vassal *v, const struct vsl_conf *c, unsigned id,
+		  const char *notify, pid_t *pid_out, int *exec_fd, struct err **err)
 {
+	const struct child_args a = {.v = v, .c = c, .id = id, .notify = notify};
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return err_set(err, errno, "exec '%s': pipe", v->argv[0]);
+		return err_set(err, errno, "exec '%s': pipe", c->argv[0]);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int saved = errno;
 		close(p[0]);
 		close(p[1]);
-		return err_set(err, saved, "exec '%s': fork", v->argv[0]);
+		return err_set(err, saved, "exec '%s': fork", c->argv[0]);
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child_run(v, parent, p[1]);
+		child_run(&a, parent, p[1]);
 	}
 	close(p[1]);
-	v->app_pid = pid;
-	v->exec_fd = p[0];
+	*pid_out = pid;
+	*exec_fd = p[0];
 	return 0;
 }
 
-int vsl_app_exec_result(struct vassal *v, struct err **err)
+int vsl_app_exec_result(int *exec_fd, const struct vsl_conf *c, struct err **err)
 {
 	struct exec_report r;
-	ssize_t n = read(v->exec_fd, &r, sizeof(r));
+	ssize_t n = read(*exec_fd, &r, sizeof(r));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	int saved = errno;
-	close(v->exec_fd);
-	v->exec_fd = -1;
+	close(steal_fd(exec_fd));
 	if (n == 0)
 		return 1;
 	if (n != (ssize_t)sizeof(r))
 		return err_set(err, n < 0 ? saved : EPROTO, "exec '%s': reading the child's report",
-			       v->argv[0]);
+			       c->argv[0]);
 	switch (r.stage) {
 	case STAGE_CHDIR:
-		return err_set(err, r.errnum, "exec '%s': chdir '%s'", v->argv[0], v->chdir);
+		return err_set(err, r.errnum, "exec '%s': chdir '%s'", c->argv[0], c->chdir);
 	case STAGE_EXEC:
-		return err_set(err, r.errnum, "exec '%s'", v->argv[0]);
+		return err_set(err, r.errnum, "exec '%s'", c->argv[0]);
 	default:
-		return err_set(err, r.errnum, "exec '%s': setting up the child", v->argv[0]);
+		return err_set(err, r.errnum, "exec '%s': setting up the child", c->argv[0]);
 	}
 }

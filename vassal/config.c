@@ -314,13 +314,20 @@ static check_fn find_check(const char *key)
 	return NULL;
 }
 
-/* The vassal's own keys plus the jail's, NULL-terminated, newly allocated. */
+static size_t count_keys(const char *const *list)
+{
+	size_t n = 0;
+	while (list[n] != NULL)
+		n++;
+	return n;
+}
+
+/* The vassal's own keys, the worker keys and the jail's, NULL-terminated,
+ * newly allocated. */
 static const char **known_keys_new(void)
 {
-	size_t n_jail = 0;
-	while (jail_cfg_keys[n_jail] != NULL)
-		n_jail++;
-	const char **known = calloc(ARRAY_SIZE(vsl_keys) + n_jail + 1, sizeof(*known));
+	size_t n_jail = count_keys(jail_cfg_keys), n_wk = count_keys(vsl_wcfg_keys);
+	const char **known = calloc(ARRAY_SIZE(vsl_keys) + n_jail + n_wk + 1, sizeof(*known));
 	if (known == NULL)
 		return NULL;
 	size_t n = 0;
@@ -328,6 +335,8 @@ static const char **known_keys_new(void)
 		known[n++] = vsl_keys[i].key;
 	for (size_t i = 0; i < n_jail; i++)
 		known[n++] = jail_cfg_keys[i];
+	for (size_t i = 0; i < n_wk; i++)
+		known[n++] = vsl_wcfg_keys[i];
 	return known;
 }
 
@@ -405,7 +414,7 @@ static int check_subscriptions(const struct cfg *c, const struct addr *socks, si
 	return 0;
 }
 
-int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err)
+int vsl_config_validate_own(const struct cfg *c, struct err **err)
 {
 	_cleanup_free_ const char **known = known_keys_new();
 	if (known == NULL)
@@ -423,6 +432,14 @@ int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct e
 	struct addr addrs[VSL_MAX_SOCKETS];
 	int n_socks = vsl_config_sockets(c, addrs, ARRAY_SIZE(addrs), err);
 	if (n_socks < 0 || check_subscriptions(c, addrs, (size_t)n_socks, err) < 0)
+		return -1;
+	struct vsl_wcfg w;
+	return vsl_wcfg_read(c, &w, err);
+}
+
+int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err)
+{
+	if (vsl_config_validate_own(c, err) < 0)
 		return -1;
 	struct jail_spec spec;
 	memset(&spec, 0, sizeof(spec));
@@ -461,4 +478,62 @@ int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct
 		out[n++] = e->value;
 	}
 	return (int)n;
+}
+
+/* ---- what a new config changes ---- */
+
+static const char *const routing_keys[] = {
+    "domain",	      "subscribe-to", "subscribe2", "subscribe-freq", "subscription-notify-socket",
+    "unsubscribe-on-graceful-reload", NULL};
+
+static const char *const worker_keys[] = {"exec", "env", "chdir", "heartbeat", NULL};
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, key) == 0)
+			return true;
+	return false;
+}
+
+static unsigned class_of(const char *key)
+{
+	if (in_list(routing_keys, key))
+		return VSL_CHANGE_ROUTING;
+	if (in_list(worker_keys, key) || in_list(vsl_wcfg_keys, key))
+		return VSL_CHANGE_WORKERS;
+	if (strcmp(key, "log-encoder") == 0)
+		return 0;
+	return VSL_CHANGE_RESTART;
+}
+
+/* The next entry of @cls at or after index *i, or NULL. */
+static const struct cfg_entry *next_of(const struct cfg *c, size_t *i, unsigned cls)
+{
+	for (; *i < c->n; (*i)++)
+		if (class_of(c->entries[*i].key) == cls)
+			return &c->entries[(*i)++];
+	return NULL;
+}
+
+static bool class_differs(const struct cfg *a, const struct cfg *b, unsigned cls)
+{
+	size_t i = 0, j = 0;
+	for (;;) {
+		const struct cfg_entry *x = next_of(a, &i, cls), *y = next_of(b, &j, cls);
+		if (x == NULL || y == NULL)
+			return x != y;
+		if (strcmp(x->key, y->key) != 0 || strcmp(x->value, y->value) != 0)
+			return true;
+	}
+}
+
+unsigned vsl_config_change(const struct cfg *old, const struct cfg *new)
+{
+	unsigned mask = 0;
+	const unsigned classes[] = {VSL_CHANGE_ROUTING, VSL_CHANGE_WORKERS, VSL_CHANGE_RESTART};
+	for (size_t k = 0; k < ARRAY_SIZE(classes); k++)
+		if (class_differs(old, new, classes[k]))
+			mask |= classes[k];
+	return mask;
 }

@@ -15,8 +15,10 @@
 #include <sys/types.h>
 
 #include "core/cfg.h"
+#include "core/ctl.h"
 #include "core/err.h"
 #include "core/subpkt.h"
+#include "vassal/vassal.h"
 
 /* `heartbeat`: seconds between CTL_V_HEARTBEAT messages. */
 #define VSL_HEARTBEAT_MIN 1
@@ -97,11 +99,120 @@ int vsl_sub_keyline(char *line, uint8_t dflt_modifier1, const char **key, uint8_
 void vsl_sub_fill(const struct vsl_sub *s, const char *key, const char *address, const char *notify,
 		  struct subpkt *out);
 
-/* What the loop does when the app exits. */
+/* ---- workers, cheaper and memory limits: settings (wcfg.c) ---- */
+
+#define VSL_MAX_WORKERS 256
+
+enum vsl_cheaper_algo { VSL_CHEAPER_SPARE, VSL_CHEAPER_BACKLOG };
+
+/* When a freshly spawned worker counts as ready. */
+enum vsl_ready_mode {
+	VSL_READY_EXEC,  /* exec'd and still alive after ready_delay_ms (or READY=1 earlier) */
+	VSL_READY_NOTIFY /* only READY=1 on $NOTIFY_SOCKET (sd_notify) counts */
+};
+
+/*
+ * Everything the worker keys say, defaults filled in. Sizes are bytes, 0
+ * meaning "no limit"; durations are milliseconds.
+ */
+struct vsl_wcfg {
+	unsigned workers;	    /* `workers` (alias `processes`), default 1: the most that run */
+	bool cheaper;		    /* `cheaper` was given: the count adapts */
+	unsigned cheaper_min;	    /* `cheaper`: the fewest (1..workers-1) */
+	unsigned initial;	    /* `cheaper-initial`, default cheaper_min */
+	unsigned step;		    /* `cheaper-step`, default 1 */
+	enum vsl_cheaper_algo algo; /* `cheaper-algo`, default spare */
+	unsigned overload;	    /* `cheaper-overload`: checks (one a second), default 3 */
+	unsigned backlog;	    /* `cheaper-backlog`: queued connections, default 1 */
+	uint64_t rss_soft;	    /* `cheaper-rss-limit-soft` */
+	uint64_t rss_hard;	    /* `cheaper-rss-limit-hard` */
+	uint64_t reload_on_rss;	    /* `reload-on-rss`: one worker's RSS */
+	uint64_t mercy_ms;	    /* `reload-mercy` (bare number: seconds), default 30 s */
+	enum vsl_ready_mode ready;  /* `worker-ready = exec | notify`, default exec */
+	uint64_t ready_delay_ms;    /* `worker-ready-delay` (bare: ms), default 100 ms */
+	uint64_t ready_timeout_ms;  /* `worker-ready-timeout` (bare: s), default 60 s */
+};
+
+/*
+ * vsl_wcfg_read - read and check every worker key of @c into *out (defaults
+ * for the absent ones). Also checks the keys against each other (cheaper <
+ * workers, initial within [cheaper, workers], soft < hard, cheaper-* keys
+ * only with `cheaper`, `cheaper-algo = backlog` only with a TCP socket).
+ * Returns 0, or -1 with *err "FILE:LINE: KEY: why".
+ */
+int vsl_wcfg_read(const struct cfg *c, struct vsl_wcfg *out, struct err **err);
+
+/* The worker keys, NULL-terminated (for the known-key list). */
+extern const char *const vsl_wcfg_keys[];
+
+/* ---- cheaper: the decision of one check (cheaper.c, pure) ---- */
+
+/* What the workers looked like at one check (once a second). */
+struct vsl_sample {
+	unsigned running;    /* live workers of the current generation, starting ones included */
+	unsigned busy, idle; /* of those, by vsl_proc_idle; unknown ones are neither */
+	bool backlog_known;  /* at least one TCP listener answered TCP_INFO */
+	uint32_t backlog;    /* connections waiting in the accept queues, summed */
+	uint64_t rss;	     /* the workers' RSS, summed, bytes */
+};
+
+/* Counters kept between checks; zero it before the first. */
+struct vsl_cheaper {
+	unsigned over_ticks; /* consecutive checks asking for more workers */
+	unsigned idle_ticks; /* consecutive checks with workers to spare */
+	bool soft_blocked;   /* the last check wanted to grow but RSS >= soft */
+};
+
+enum vsl_cheaper_act { VSL_CHEAPER_NONE, VSL_CHEAPER_SPAWN, VSL_CHEAPER_STOP };
+
+struct vsl_decision {
+	enum vsl_cheaper_act act;
+	unsigned count; /* workers to spawn or stop (stop: always 1) */
+	char why[200];	/* "" or the line to log, with the figures */
+};
+
+/*
+ * vsl_cheaper_check - one check of @w's policy over @s, updating @st.
+ * Only meaningful with w->cheaper. Rules, in order:
+ *   1. rss_hard and rss >= rss_hard and running > 1: stop one;
+ *   2. running < cheaper_min: spawn up to cheaper_min (unless rss >= soft);
+ *   3. spare: every worker busy for `overload` checks: spawn `step` (at most
+ *      up to `workers`; not while rss >= soft); backlog: backlog > `backlog`
+ *      for `overload` checks, likewise;
+ *   4. more than cheaper_min running and, for `overload` checks, at least
+ *      two idle workers or none busy (backlog: and nothing queued): stop one.
+ * why is set for every spawn and stop, and once when the soft limit starts
+ * holding a spawn back.
+ */
+void vsl_cheaper_check(const struct vsl_wcfg *w, struct vsl_cheaper *st, const struct vsl_sample *s,
+		       struct vsl_decision *d);
+
+/* ---- facts from /proc and the kernel (procfs.c) ---- */
+
+/* vsl_proc_rss - resident set size of @pid in bytes (/proc/PID/statm).
+ * Returns 0, or -1 with errno. */
+int vsl_proc_rss(pid_t pid, uint64_t *bytes);
+
+/*
+ * vsl_proc_idle - is @pid waiting for a new connection? It is idle when it is
+ * blocked in accept/accept4 on, or in poll/ppoll/select/pselect6/epoll_wait/
+ * epoll_pwait/epoll_pwait2 over a set including, one of the listening sockets
+ * whose inodes are @listen[0..n) (found through /proc/PID/syscall, its fd
+ * links, its memory for poll and select sets, /proc/PID/fdinfo for epoll).
+ * Returns 0 idle, 1 busy (running, or blocked in anything else), -1 unknown
+ * with errno (no permission, gone).
+ */
+int vsl_proc_idle(pid_t pid, const ino_t *listen, size_t n);
+
+/* vsl_listen_queue - connections waiting to be accepted on listening TCP
+ * socket @fd (TCP_INFO). Returns 0, or -1 with errno (ENOTSUP for a socket
+ * that is not a listening TCP socket). */
+int vsl_listen_queue(int fd, uint32_t *queued);
+
+/* What the loop is doing. */
 enum vsl_mode {
-	VSL_RUN,      /* an exit is the app's own: the vassal exits with its status */
-	VSL_STOPPING, /* graceful stop: exit 0 once the app is gone */
-	VSL_RELOADING /* reload: spawn the app again once it is gone */
+	VSL_RUN,     /* serving: dead workers are respawned */
+	VSL_STOPPING /* graceful stop: exit 0 once every worker is gone */
 };
 
 /* The subscription client (subscribe.c); opaque outside it. */
@@ -119,7 +230,7 @@ struct vsl_subs {
 	int domain_fd;		       /* --subscribe-fd, -1 when absent */
 	bool domain_failing;	       /* an error on domain_fd was logged */
 	int notify_fd;		       /* bound `subscription-notify-socket`, or -1 */
-	const char *notify_path;       /* borrowed from the cfg */
+	char *notify_path;	       /* owned copy of that path, or NULL */
 	unsigned freq;		       /* seconds */
 	bool unsub_on_reload;
 	bool subscribed; /* sent since the last start and not unsubscribed */
@@ -132,58 +243,175 @@ struct vsl_subs {
 		.udp4_fd = -1, .udp6_fd = -1, .unix_fd = -1, .domain_fd = -1, .notify_fd = -1      \
 	}
 
-struct vassal {
-	/* from argv and the config (strings borrowed from argv and cfg) */
-	const char *name;
-	struct cfg *cfg;
+/* The settings workers are spawned with: one validated config and what was
+ * read from it. A reload with a new config holds two of these. */
+struct vsl_conf {
+	struct cfg *cfg;    /* owned */
 	char **argv;	    /* `exec`, split into words */
-	const char *chdir;  /* `chdir`, default "/" */
-	unsigned n_listen;  /* listening fds at CTL_FD_LISTEN0.. */
+	const char *chdir;  /* `chdir` (points into cfg), default "/" */
 	unsigned heartbeat; /* seconds */
-	struct vsl_subs subs;
+	struct vsl_wcfg w;
+};
 
-	/* the app */
-	pid_t app_pid; /* 0 when none runs */
-	int exec_fd;   /* read end of the exec report pipe while starting, else -1 */
+/*
+ * vsl_conf_new - the settings of validated config @cfg (taken: freed on
+ * failure too), checking that it names @n_listen sockets (the emperor bound
+ * and passed exactly those). Returns the settings, or NULL with *err.
+ */
+struct vsl_conf *vsl_conf_new(struct cfg *cfg, unsigned n_listen, struct err **err);
+void vsl_conf_free(struct vsl_conf *c);
+
+/* ---- the workers (workers.c) ---- */
+
+/* Slots: a full generation, the one it replaces, and workers being retired. */
+#define VSL_POOL_SLOTS (2 * VSL_MAX_WORKERS + 32)
+
+enum vsl_wk_state { WK_FREE, WK_STARTING, WK_READY, WK_STOPPING };
+
+struct vassal;
+
+struct vsl_worker {
+	struct vassal *v;
+	enum vsl_wk_state state;
+	pid_t pid;
+	unsigned id;	/* its number in the log (1, 2, ...; reused when free) */
+	unsigned gen;	/* the generation it belongs to */
+	uint64_t seq;	/* spawn order: the highest is the last spawned */
+	int exec_fd;	/* the exec report pipe while starting, else -1 */
+	bool exec_done; /* the child exec'd the app */
+	bool killed;	/* SIGKILL was sent */
+	ev_io exec_w;
+	ev_timer timer_w; /* starting: ready delay or deadline; stopping: reload-mercy */
+	double spawned_at, ready_at;
+	uint64_t rss; /* at the last check */
+	int idle;     /* vsl_proc_idle at the last check: 0 idle, 1 busy, -1 unknown */
+};
+
+struct vsl_pool {
+	struct vsl_worker *wk; /* VSL_POOL_SLOTS */
+	unsigned gen;	       /* the current generation */
+	unsigned prev_gen;     /* while reloading: the generation being replaced */
+	unsigned target;       /* workers the current generation should have */
+	unsigned prev_target;
+	bool reloading;		/* generation `gen` is starting; older ones serve */
+	double reload_started;
+	struct vsl_conf *next;	/* the new settings of the reload in progress */
+	bool reload_queued;	/* asked for during a reload or before startup ended */
+	struct vsl_conf *queued; /* and its settings (NULL: the current ones) */
+	bool resubscribe;	/* unsubscribed for a reload: announce again once the
+				 * old workers are gone */
+	bool announced;		/* the first generation was ready: READY was sent */
+	bool serving;		/* some worker is ready (subscriptions are on) */
+	unsigned failures;	/* workers that died young, in a row */
+	double hold_until;	/* back-off: no respawn before this */
+	uint64_t seq;
+	ev_timer respawn_w;
+	ev_timer check_w; /* once a second: RSS, busy/idle, cheaper, stats */
+	int notify_fd;	  /* $NOTIFY_SOCKET of the workers, or -1 */
+	char notify_name[64];
+	ev_io notify_w;
+	ino_t listen_ino[VSL_MAX_SOCKETS];
+	struct vsl_cheaper cheaper;
+	struct ctl_workers stats;
+};
+
+struct vassal {
+	/* from argv (strings borrowed from argv) */
+	const char *name;
+	const char *origin;
+	unsigned long clone_flags;
+	unsigned n_listen; /* listening fds at CTL_FD_LISTEN0.. */
+
+	struct vsl_conf *conf; /* the current settings, owned */
+	struct vsl_subs subs;
+	struct vsl_pool pool;
 	enum vsl_mode mode;
 	int exit_code; /* what the vassal returns once the loop breaks */
 
 	struct ev_loop *loop;
-	ev_io ctl_w;  /* commands from the emperor on CTL_FD_CONTROL */
-	ev_io exec_w; /* exec_fd: EOF means the app was exec'd */
+	ev_io ctl_w; /* commands from the emperor on CTL_FD_CONTROL */
 	ev_timer hb_w;
 	ev_signal term_w, int_w, hup_w;
 	ev_child child_w; /* pid 0: every child, orphans included */
 };
 
 /*
- * vsl_app_spawn - fork the app (see app.c for what the child sets up).
- * Sets v->app_pid and v->exec_fd. Returns 0, or -1 with *err.
+ * vsl_app_spawn - fork worker @id of the app with settings @c (see app.c for
+ * what the child sets up; @notify is its $NOTIFY_SOCKET, NULL for none).
+ * Sets *pid and *exec_fd (the report pipe). Returns 0, or -1 with *err.
  */
-int vsl_app_spawn(struct vassal *v, struct err **err);
+int vsl_app_spawn(const struct vassal *v, const struct vsl_conf *c, unsigned id,
+		  const char *notify, pid_t *pid, int *exec_fd, struct err **err);
 
 /*
- * vsl_app_exec_result - read the exec report of a starting app.
- * Returns 1 when the app was exec'd (v->exec_fd is closed), 0 when the
+ * vsl_app_exec_result - read the exec report on *exec_fd of a starting
+ * worker. Returns 1 when the app was exec'd (*exec_fd is closed), 0 when the
  * report is not there yet, -1 with *err when the child failed before exec
- * ("exec 'CMD': why").
+ * ("exec 'CMD': why"; *exec_fd is closed).
  */
-int vsl_app_exec_result(struct vassal *v, struct err **err);
+int vsl_app_exec_result(int *exec_fd, const struct vsl_conf *c, struct err **err);
+
+/* ---- workers.c ---- */
+
+/* vsl_pool_setup - slots, the notify socket, the listeners' inodes. */
+int vsl_pool_setup(struct vassal *v, struct err **err);
+/* vsl_pool_start - spawn the first generation (cheaper-initial workers). */
+void vsl_pool_start(struct vassal *v);
+/* vsl_pool_reload - graceful reload, with new settings @next (taken; NULL:
+ * the current ones): a new generation starts, and once all of it is ready
+ * the old one is retired; if it fails the old one goes on serving. */
+void vsl_pool_reload(struct vassal *v, struct vsl_conf *next);
+/* vsl_pool_stop - stop every worker: SIGTERM then SIGKILL after
+ * reload-mercy when @graceful, else SIGKILL at once. */
+void vsl_pool_stop(struct vassal *v, bool graceful);
+/* vsl_pool_child - a child was reaped; false when it was no worker. */
+bool vsl_pool_child(struct vassal *v, pid_t pid, int status);
+/* vsl_pool_alive - workers still running, any state. */
+unsigned vsl_pool_alive(const struct vassal *v);
+/* vsl_pool_end - stop every watcher of the pool (the loop is ending). */
+void vsl_pool_end(struct vassal *v);
+void vsl_pool_free(struct vassal *v);
+
+/* ---- what the pool tells the loop (loop.c) ---- */
+
+/* The first generation is ready: READY to the emperor, subscriptions on. */
+void vsl_loop_announce(struct vassal *v);
+/* A worker of the first generation died before it was ready, or the app
+ * crash-loops with no worker left: the vassal exits mirroring its wait
+ * @status (the emperor applies its back-off). */
+void vsl_loop_startup_died(struct vassal *v, int status);
+/* A failure the vassal cannot go on from (an exec failure at startup). */
+void vsl_loop_fail(struct vassal *v, struct err **err);
+/* Stopping, and the last worker is gone. */
+void vsl_loop_all_gone(struct vassal *v);
+/* Some worker is ready again (@serving), or none is any more. */
+void vsl_loop_serving(struct vassal *v, bool serving);
+/* vsl_loop_apply - make @next the current settings (taken): the
+ * subscriptions follow a change of their keys, the heartbeat its own. */
+void vsl_loop_apply(struct vassal *v, struct vsl_conf *next);
 
 /*
- * vsl_loop_run - spawn the app and run the loop until the vassal is done.
- * Returns the vassal's exit code.
+ * vsl_loop_run - start the workers and run the loop until the vassal is
+ * done. Returns the vassal's exit code.
  */
 int vsl_loop_run(struct vassal *v);
 
 /*
- * vsl_sub_setup - from a validated config: parse the subscription keys, read
- * key files, take the listening sockets' addresses (getsockname), prebuild
- * every packet, open the senders and bind the notify socket. @domain_fd is
- * the --subscribe-fd (-1: domain keys are skipped with one warning).
- * Returns 0, or -1 with *err (a missing key file, a packet too large...).
+ * vsl_sub_setup - from the validated config of v->conf: parse the
+ * subscription keys, read key files, take the listening sockets' addresses
+ * (getsockname), prebuild every packet, open the senders and bind the notify
+ * socket. @domain_fd is the --subscribe-fd (-1: domain keys are skipped with
+ * one warning). Returns 0, or -1 with *err (a missing key file...).
  */
 int vsl_sub_setup(struct vassal *v, int domain_fd, struct err **err);
+
+/*
+ * vsl_sub_replace - switch to the subscriptions of config @c: keys no
+ * longer announced get an unsubscribe, the others (and new ones) are sent
+ * at once if the vassal is subscribed. Returns 0, or -1 with *err (the old
+ * subscriptions stay).
+ */
+int vsl_sub_replace(struct vassal *v, const struct cfg *c, struct err **err);
 
 /* vsl_sub_start - the app is ready: send now, again after 1 s, then every
  * subscribe-freq seconds; listen for acks. */

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
 /*
- * The vassal's loop, once the jail is locked down: it starts the app, tells
- * the emperor when the app was exec'd (CTL_V_READY) and that it is alive
- * (CTL_V_HEARTBEAT), obeys the emperor's commands and SIGTERM/SIGINT/SIGHUP,
- * and reaps every child: as PID 1 of its pid namespace it inherits orphans.
- * Once the app is ready the subscriptions start (subscribe.c); whenever the
- * vassal goes away they are withdrawn first. When the app exits on its own
- * the vassal exits with the same status and lets the emperor decide about
- * respawning. Nothing here blocks.
+ * The vassal's loop, once the jail is locked down: it starts the workers
+ * (workers.c), tells the emperor when the first ones are ready
+ * (CTL_V_READY) and that it is alive (CTL_V_HEARTBEAT), obeys the emperor's
+ * commands and SIGTERM/SIGINT/SIGHUP, and reaps every child: as PID 1 of its
+ * pid namespace it inherits orphans. A new config from the emperor
+ * (CTL_E_CONFIG) is applied in place: changed subscription keys are
+ * re-announced, changed worker keys reload the workers with them. Once the
+ * workers are ready the subscriptions start (subscribe.c); whenever no
+ * worker can serve, or the vassal goes away, they are withdrawn first.
+ * Nothing here blocks.
  */
 #include "vassal/internal.h"
 
@@ -16,17 +19,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/ctl.h"
 #include "core/log.h"
+#include "vassal/vassal.h"
 
 /* Stop every watcher (which also drops their pending events) and leave. */
 static void finish(struct vassal *v, int code)
 {
 	v->exit_code = code;
 	vsl_sub_end(v);
+	vsl_pool_end(v);
 	ev_io_stop(v->loop, &v->ctl_w);
-	ev_io_stop(v->loop, &v->exec_w);
 	ev_timer_stop(v->loop, &v->hb_w);
 	ev_signal_stop(v->loop, &v->term_w);
 	ev_signal_stop(v->loop, &v->int_w);
@@ -35,32 +40,30 @@ static void finish(struct vassal *v, int code)
 	ev_break(v->loop, EVBREAK_ALL);
 }
 
-static void kill_app(struct vassal *v, int sig)
-{
-	if (v->app_pid <= 0)
-		return;
-	/* SIGKILL takes the app's whole session (it called setsid); SIGTERM
-	 * goes to the app alone, which may be a master managing workers. */
-	if (sig == SIGKILL)
-		kill(-v->app_pid, sig);
-	kill(v->app_pid, sig);
-}
-
-/* A failure the vassal cannot go on from: tell the emperor, exit 2. */
-static void fail(struct vassal *v, struct err **err)
+void vsl_loop_fail(struct vassal *v, struct err **err)
 {
 	const char *msg = err_msg(*err);
 	if (ctl_send(CTL_FD_CONTROL, CTL_V_ERROR, msg, strlen(msg)) < 0)
 		log_error("%s", msg);
 	err_free(err);
-	kill_app(v, SIGKILL);
+	vsl_pool_stop(v, false);
 	finish(v, 2);
 }
 
-static void app_ready(struct vassal *v)
+void vsl_loop_startup_died(struct vassal *v, int status)
 {
-	ev_io_stop(v->loop, &v->exec_w);
-	log_info("app '%s' running as pid %d", v->argv[0], (int)v->app_pid);
+	vsl_pool_stop(v, false);
+	finish(v, WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+void vsl_loop_all_gone(struct vassal *v)
+{
+	finish(v, 0);
+}
+
+void vsl_loop_announce(struct vassal *v)
+{
+	log_info("app '%s' running: %u worker(s) ready", v->conf->argv[0], v->pool.target);
 	if (ctl_send(CTL_FD_CONTROL, CTL_V_READY, NULL, 0) < 0)
 		log_warn("sending READY: %s", strerror(errno));
 	if (!ev_is_active(&v->hb_w))
@@ -68,60 +71,78 @@ static void app_ready(struct vassal *v)
 	vsl_sub_start(v);
 }
 
-static void spawn(struct vassal *v)
+void vsl_loop_serving(struct vassal *v, bool serving)
 {
-	_cleanup_err_ struct err *err = NULL;
-	if (vsl_app_spawn(v, &err) < 0) {
-		fail(v, &err);
+	if (v->mode != VSL_RUN)
 		return;
+	if (serving) {
+		log_info("a worker is ready again: subscribing");
+		vsl_sub_start(v);
+	} else {
+		/* Routers go elsewhere while nobody accepts. */
+		log_warn("no worker is ready: unsubscribing until one is");
+		vsl_sub_stop(v, true);
 	}
-	ev_io_set(&v->exec_w, v->exec_fd, EV_READ);
-	ev_io_start(v->loop, &v->exec_w);
 }
 
-/* Read the exec report; returns -1 when the vassal failed because of it. */
-static int check_exec(struct vassal *v)
+void vsl_loop_apply(struct vassal *v, struct vsl_conf *next)
 {
-	_cleanup_err_ struct err *err = NULL;
-	int r = vsl_app_exec_result(v, &err);
-	if (r < 0) {
-		fail(v, &err);
-		return -1;
+	struct vsl_conf *old = v->conf;
+	if (vsl_config_change(old->cfg, next->cfg) & VSL_CHANGE_ROUTING) {
+		_cleanup_err_ struct err *err = NULL;
+		if (vsl_sub_replace(v, next->cfg, &err) < 0)
+			log_error("new subscriptions refused, the old ones stay: %s", err_msg(err));
 	}
-	if (r > 0)
-		app_ready(v);
-	return 0;
-}
-
-static void on_exec(EV_P_ ev_io *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	check_exec(container_of(w, struct vassal, exec_w));
+	if (next->heartbeat != old->heartbeat) {
+		ev_timer_stop(v->loop, &v->hb_w);
+		ev_timer_set(&v->hb_w, next->heartbeat, next->heartbeat);
+		if (v->pool.announced)
+			ev_timer_start(v->loop, &v->hb_w);
+	}
+	v->conf = next;
+	vsl_conf_free(old);
 }
 
 static void graceful_stop(struct vassal *v)
 {
-	/* Routers stop sending before the app stops serving. */
+	if (v->mode == VSL_STOPPING)
+		return;
+	/* Routers stop sending before the workers stop serving. */
 	vsl_sub_stop(v, true);
 	v->mode = VSL_STOPPING;
-	if (v->app_pid == 0)
+	if (vsl_pool_alive(v) == 0)
 		finish(v, 0);
 	else
-		kill_app(v, SIGTERM);
+		vsl_pool_stop(v, true);
 }
 
-static void reload(struct vassal *v)
+/* A new config from the emperor, on @fd: apply what changed in place. */
+static void new_config(struct vassal *v, int fd)
 {
-	if (v->mode != VSL_RUN)
-		return; /* already reloading, or stopping */
-	log_info("reloading app '%s'", v->argv[0]);
-	/* Otherwise the refreshes go on and keep the keys while the app
-	 * restarts; app_ready starts them over. */
-	if (v->subs.unsub_on_reload)
-		vsl_sub_stop(v, true);
-	v->mode = VSL_RELOADING;
-	kill_app(v, SIGTERM);
+	_cleanup_close_ int cfd = fd;
+	_cleanup_err_ struct err *err = NULL;
+	struct cfg *c = cfg_parse_fd(cfd, v->origin, vsl_sections, CFG_RAW, &err);
+	if (c != NULL && vsl_config_validate_own(c, &err) < 0) {
+		cfg_free(c);
+		c = NULL;
+	}
+	struct vsl_conf *next = c != NULL ? vsl_conf_new(c, v->n_listen, &err) : NULL;
+	if (next == NULL) {
+		log_error("new config refused, the current one stays: %s", err_msg(err));
+		return;
+	}
+	unsigned change = vsl_config_change(v->conf->cfg, next->cfg);
+	if (change & VSL_CHANGE_RESTART) {
+		log_error("new config changes keys only a new vassal process can apply; ignored");
+		vsl_conf_free(next);
+	} else if (change & VSL_CHANGE_WORKERS) {
+		log_info("new config: reloading the workers with it");
+		vsl_pool_reload(v, next);
+	} else {
+		if (change & VSL_CHANGE_ROUTING)
+			log_info("new config: updating the subscriptions, the workers stay");
+		vsl_loop_apply(v, next);
+	}
 }
 
 static void on_ctl(EV_P_ ev_io *w, int revents)
@@ -130,27 +151,36 @@ static void on_ctl(EV_P_ ev_io *w, int revents)
 	(void)revents;
 	struct vassal *v = container_of(w, struct vassal, ctl_w);
 	uint8_t pkt[CTL_MAX];
-	ssize_t n = recv(CTL_FD_CONTROL, pkt, sizeof(pkt), MSG_DONTWAIT);
+	int fd;
+	ssize_t n = ctl_recv(CTL_FD_CONTROL, pkt, sizeof(pkt), &fd);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		log_error("control channel closed (%s): the emperor is gone",
 			  n < 0 ? strerror(errno) : "EOF");
-		kill_app(v, SIGKILL);
+		vsl_pool_stop(v, false);
 		finish(v, 1);
 		return;
 	}
+	if (pkt[0] != CTL_E_CONFIG && fd >= 0)
+		close(steal_fd(&fd));
 	switch (pkt[0]) {
 	case CTL_E_STOP:
 		vsl_sub_stop(v, true);
-		kill_app(v, SIGKILL);
+		vsl_pool_stop(v, false);
 		finish(v, 0);
 		break;
 	case CTL_E_GRACEFUL_STOP:
 		graceful_stop(v);
 		break;
 	case CTL_E_RELOAD:
-		reload(v);
+		vsl_pool_reload(v, NULL);
+		break;
+	case CTL_E_CONFIG:
+		if (fd < 0)
+			log_warn("config command without a config: ignored");
+		else
+			new_config(v, fd);
 		break;
 	default:
 		log_warn("unknown control command %u ignored", pkt[0]);
@@ -172,23 +202,11 @@ static void on_signal(EV_P_ ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (w->signum == SIGHUP)
-		reload(container_of(w, struct vassal, hup_w));
+		vsl_pool_reload(container_of(w, struct vassal, hup_w), NULL);
 	else if (w->signum == SIGTERM)
 		graceful_stop(container_of(w, struct vassal, term_w));
 	else
 		graceful_stop(container_of(w, struct vassal, int_w));
-}
-
-/* The app's own exit, outside a stop or reload: mirror its status. */
-static void app_died(struct vassal *v, int status)
-{
-	if (WIFSIGNALED(status)) {
-		log_warn("app killed by signal %d", WTERMSIG(status));
-		finish(v, 128 + WTERMSIG(status));
-	} else {
-		log_warn("app exited with status %d", WEXITSTATUS(status));
-		finish(v, WEXITSTATUS(status));
-	}
 }
 
 static void on_child(EV_P_ ev_child *w, int revents)
@@ -196,36 +214,14 @@ static void on_child(EV_P_ ev_child *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct vassal *v = container_of(w, struct vassal, child_w);
-	if (v->app_pid == 0 || w->rpid != v->app_pid)
-		return; /* an orphan, reaped */
-	v->app_pid = 0;
-	/* The report may still be unread: it decides between exec failure and
-	 * an app that ran and exited. */
-	if (v->exec_fd >= 0 && check_exec(v) < 0)
-		return;
-	if (v->exec_fd >= 0) { /* read interrupted: the child is gone anyway */
-		ev_io_stop(v->loop, &v->exec_w);
-		close(steal_fd(&v->exec_fd));
-	}
-	switch (v->mode) {
-	case VSL_STOPPING:
-		finish(v, 0);
-		break;
-	case VSL_RELOADING:
-		v->mode = VSL_RUN;
-		spawn(v);
-		break;
-	case VSL_RUN:
-		app_died(v, w->rstatus);
-		break;
-	}
+	/* Anything else is an orphan, reaped. */
+	vsl_pool_child(v, w->rpid, w->rstatus);
 }
 
 static void init_watchers(struct vassal *v)
 {
 	ev_io_init(&v->ctl_w, on_ctl, CTL_FD_CONTROL, EV_READ);
-	ev_io_init(&v->exec_w, on_exec, -1, EV_READ);
-	ev_timer_init(&v->hb_w, on_heartbeat, v->heartbeat, v->heartbeat);
+	ev_timer_init(&v->hb_w, on_heartbeat, v->conf->heartbeat, v->conf->heartbeat);
 	ev_signal_init(&v->term_w, on_signal, SIGTERM);
 	ev_signal_init(&v->int_w, on_signal, SIGINT);
 	ev_signal_init(&v->hup_w, on_signal, SIGHUP);
@@ -239,6 +235,7 @@ static void init_watchers(struct vassal *v)
 
 int vsl_loop_run(struct vassal *v)
 {
+	_cleanup_err_ struct err *err = NULL;
 	v->loop = ev_default_loop(EVFLAG_AUTO);
 	if (v->loop == NULL) {
 		const char *msg = "cannot initialise the event loop";
@@ -247,8 +244,12 @@ int vsl_loop_run(struct vassal *v)
 	}
 	init_watchers(v);
 	v->exit_code = 2;
-	spawn(v);
-	/* A spawn failure has already stopped every watcher. */
+	if (vsl_pool_setup(v, &err) < 0) {
+		vsl_loop_fail(v, &err);
+		return v->exit_code;
+	}
+	vsl_pool_start(v);
+	/* A spawn failure may already have stopped every watcher. */
 	if (ev_is_active(&v->ctl_w))
 		ev_run(v->loop, 0);
 	return v->exit_code;

@@ -8,7 +8,8 @@
  * arguments, check the fds, parse and validate the config, build the jail
  * (jail_build), run the `exec-as-root` hooks while still privileged, lock the
  * jail down (jail_lockdown), set up the subscriptions as the tenant
- * (subscribe.c), then hand over to the loop (loop.c) which runs the app.
+ * (subscribe.c), then hand over to the loop (loop.c) which runs the
+ * workers (workers.c).
  * Any startup failure is sent to the emperor as CTL_V_ERROR with the message
  * (naming file:line when it comes from the config). Exit codes: 0 stopped on
  * request, 1 usage error or emperor gone, 2 setup failure, otherwise the
@@ -138,30 +139,6 @@ static int check_fds(unsigned n_listen, int subscribe_fd, struct err **err)
 	return 0;
 }
 
-/* Settings the loop needs, from a validated config. */
-static int load_settings(struct vassal *v, const struct opts *o, struct err **err)
-{
-	const struct cfg *c = v->cfg;
-	const struct cfg_entry *e = cfg_get(c, "exec");
-	if (vsl_split_words(e->value, &v->argv, err) < 0)
-		return -1;
-	e = cfg_get(c, "chdir");
-	v->chdir = e ? e->value : "/";
-	uint64_t hb = VSL_HEARTBEAT_DEFAULT;
-	e = cfg_get(c, "heartbeat");
-	if (e && cfg_uint(c, e, VSL_HEARTBEAT_MIN, VSL_HEARTBEAT_MAX, &hb, err) < 0)
-		return -1;
-	v->heartbeat = (unsigned)hb;
-	struct addr addrs[VSL_MAX_SOCKETS];
-	int n = vsl_config_sockets(c, addrs, VSL_MAX_SOCKETS, err);
-	if (n < 0)
-		return -1;
-	if ((unsigned)n != o->n_listen)
-		return err_set(err, 0, "%s: %d socket(s) configured but %u passed", c->origin, n,
-			       o->n_listen);
-	return 0;
-}
-
 /* One `exec-as-root` hook: /bin/sh -c CMD inside the jail, still as root. */
 static int run_hook(const struct cfg *c, const struct cfg_entry *e, struct err **err)
 {
@@ -201,16 +178,21 @@ static int setup(struct vassal *v, const struct opts *o, struct err **err)
 {
 	if (check_fds(o->n_listen, o->subscribe_fd, err) < 0)
 		return -1;
-	v->cfg = cfg_parse_fd(CTL_FD_CONFIG, o->origin, vsl_sections, CFG_RAW, err);
-	if (v->cfg == NULL)
+	struct cfg *c = cfg_parse_fd(CTL_FD_CONFIG, o->origin, vsl_sections, CFG_RAW, err);
+	if (c == NULL)
 		return -1;
-	if (vsl_config_validate(v->cfg, o->clone_flags, err) < 0 || load_settings(v, o, err) < 0)
+	if (vsl_config_validate(c, o->clone_flags, err) < 0) {
+		cfg_free(c);
+		return -1;
+	}
+	v->conf = vsl_conf_new(c, o->n_listen, err);
+	if (v->conf == NULL)
 		return -1;
 	struct jail_spec spec;
 	memset(&spec, 0, sizeof(spec));
-	if (jail_spec_from_cfg(v->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
+	if (jail_spec_from_cfg(v->conf->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
 		return -1;
-	int r = jail_up(v->cfg, &spec, err);
+	int r = jail_up(v->conf->cfg, &spec, err);
 	jail_spec_free(&spec);
 	if (r < 0)
 		return -1;
@@ -232,8 +214,7 @@ int main(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct opts o;
-	struct vassal v = {
-	    .exec_fd = -1, .chdir = "/", .heartbeat = VSL_HEARTBEAT_DEFAULT, .subs = VSL_SUBS_INIT};
+	struct vassal v = {.subs = VSL_SUBS_INIT};
 	int code;
 
 	/* Writes to a vanished emperor must fail with EPIPE, not kill us. */
@@ -242,7 +223,10 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &err) < 0)
 		return report(&err, 1);
 	v.name = o.name;
+	v.origin = o.origin;
+	v.clone_flags = o.clone_flags;
 	v.n_listen = o.n_listen;
+	v.pool.notify_fd = -1;
 	if (setenv("IMPERIUM_VASSAL", o.name, 1) < 0 || setup(&v, &o, &err) < 0) {
 		if (err == NULL)
 			err_set(&err, errno, "setenv");
@@ -251,7 +235,7 @@ int main(int argc, char **argv)
 		code = vsl_loop_run(&v);
 	}
 	vsl_sub_free(&v);
-	vsl_free_words(v.argv);
-	cfg_free(v.cfg);
+	vsl_pool_free(&v);
+	vsl_conf_free(v.conf);
 	return code;
 }

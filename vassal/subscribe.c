@@ -43,6 +43,7 @@ struct vsl_sub_target {
 	const struct vsl_sub *spec;
 	struct vsl_sub_server *server; /* NULL: the emperor's --subscribe-fd */
 	char key[SUBPKT_KEY_MAX + 1];
+	char *address;	/* announced, owned: with key and server, what a router keeps */
 	struct buf pkt; /* the subscribe packet; the unsubscribe differs in byte 3 */
 	bool sent;	/* sent since the last start: owes an unsubscribe */
 	bool checked;	/* `check` was looked at once */
@@ -122,11 +123,14 @@ static int add_target(struct vsl_subs *s, const struct vsl_sub *spec, const char
 	t->spec = spec;
 	t->server = srv;
 	snprintf(t->key, sizeof(t->key), "%s", key); /* checked: at most SUBPKT_KEY_MAX */
+	t->address = strdup(address);
 	struct vsl_sub with_m1 = *spec;
 	with_m1.modifier1 = modifier1;
 	struct subpkt p;
 	vsl_sub_fill(&with_m1, key, address, s->notify_path, &p);
 	s->n_targets++; /* from here the packet buffer is freed with the others */
+	if (t->address == NULL)
+		return err_set(err, ENOMEM, "key '%s'", key);
 	if (subpkt_build(&t->pkt, &p) < 0)
 		return err_set(err, errno, "key '%s': building its packet", key);
 	return 0;
@@ -300,7 +304,8 @@ static int read_settings(struct vsl_subs *s, const struct cfg *c, struct err **e
 	if (e != NULL && cfg_bool(c, e, &s->unsub_on_reload, err) < 0)
 		return -1;
 	e = cfg_get(c, "subscription-notify-socket");
-	s->notify_path = e != NULL ? e->value : NULL;
+	if (e != NULL && (s->notify_path = strdup(e->value)) == NULL)
+		return err_set(err, ENOMEM, "subscription-notify-socket");
 	return 0;
 }
 
@@ -329,23 +334,89 @@ static int add_all(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, s
 	return 0;
 }
 
+/* Everything of @c into @s (fresh). The notify socket is bound unless
+ * @take_notify_fd >= 0 is the one already bound to the same path. */
+static int build(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, int take_notify_fd,
+		 struct err **err)
+{
+	ev_timer_init(&s->timer_w, on_timer, 1., 0.);
+	ev_io_init(&s->notify_w, on_notify, -1, EV_READ);
+	if (read_settings(s, c, err) < 0 || parse_specs(s, c, err) < 0)
+		return -1;
+	if (s->n_specs == 0)
+		return 0;
+	if (add_all(s, c, n_listen, err) < 0 || open_senders(s, err) < 0)
+		return -1;
+	if (s->notify_path != NULL && take_notify_fd < 0 && bind_notify(s, err) < 0) {
+		err_prefix(err, "%s: subscription-notify-socket", c->origin);
+		return -1;
+	}
+	return 0;
+}
+
 int vsl_sub_setup(struct vassal *v, int domain_fd, struct err **err)
 {
 	struct vsl_subs *s = &v->subs;
 	s->domain_fd = domain_fd;
-	ev_timer_init(&s->timer_w, on_timer, 1., 0.);
-	ev_io_init(&s->notify_w, on_notify, -1, EV_READ);
-	if (read_settings(s, v->cfg, err) < 0 || parse_specs(s, v->cfg, err) < 0)
+	if (build(s, v->conf->cfg, v->n_listen, -1, err) < 0)
 		return -1;
-	if (s->n_specs == 0)
-		return 0;
-	if (add_all(s, v->cfg, v->n_listen, err) < 0 || open_senders(s, err) < 0)
-		return -1;
-	if (s->notify_path != NULL && bind_notify(s, err) < 0) {
-		err_prefix(err, "%s: subscription-notify-socket", v->cfg->origin);
+	ev_io_set(&s->notify_w, s->notify_fd, EV_READ);
+	return 0;
+}
+
+static void free_subs(struct vsl_subs *s);
+
+static bool same_target(const struct vsl_sub_target *a, const struct vsl_sub_target *b)
+{
+	if ((a->server == NULL) != (b->server == NULL))
+		return false;
+	if (a->server != NULL && strcmp(a->server->addr.text, b->server->addr.text) != 0)
+		return false;
+	return strcmp(a->key, b->key) == 0 && strcmp(a->address, b->address) == 0;
+}
+
+static void send_one(struct vsl_subs *s, struct vsl_sub_target *t, bool unsubscribe);
+
+int vsl_sub_replace(struct vassal *v, const struct cfg *c, struct err **err)
+{
+	struct vsl_subs *old = &v->subs;
+	struct vsl_subs ns = VSL_SUBS_INIT;
+	const struct cfg_entry *e = cfg_get(c, "subscription-notify-socket");
+	bool same_notify = e != NULL && old->notify_fd >= 0 && old->notify_path != NULL &&
+			   strcmp(e->value, old->notify_path) == 0;
+	ns.domain_fd = old->domain_fd;
+	if (build(&ns, c, v->n_listen, same_notify ? old->notify_fd : -1, err) < 0) {
+		ns.domain_fd = -1; /* still the old one's */
+		free_subs(&ns);
 		return -1;
 	}
-	ev_io_set(&s->notify_w, s->notify_fd, EV_READ);
+	/* What routers hold from us and the new config no longer announces. */
+	size_t gone = 0;
+	for (size_t i = 0; i < old->n_targets; i++) {
+		struct vsl_sub_target *t = &old->targets[i];
+		bool kept = false;
+		for (size_t j = 0; j < ns.n_targets && !kept; j++)
+			kept = same_target(t, &ns.targets[j]);
+		if (t->sent && !kept) {
+			send_one(old, t, true);
+			gone++;
+		}
+	}
+	if (gone > 0)
+		log_info("unsubscribed %zu key(s) the new config no longer announces", gone);
+	bool was_subscribed = old->subscribed;
+	ev_timer_stop(v->loop, &old->timer_w);
+	ev_io_stop(v->loop, &old->notify_w);
+	if (same_notify)
+		ns.notify_fd = steal_fd(&old->notify_fd);
+	old->domain_fd = -1; /* moved to ns */
+	free_subs(old);
+	*old = ns;
+	ev_io_set(&old->notify_w, old->notify_fd, EV_READ);
+	if (was_subscribed)
+		vsl_sub_start(v);
+	else if (old->notify_fd >= 0)
+		ev_io_start(v->loop, &old->notify_w);
 	return 0;
 }
 
@@ -486,7 +557,11 @@ static void close_fd(int *fd)
 
 void vsl_sub_free(struct vassal *v)
 {
-	struct vsl_subs *s = &v->subs;
+	free_subs(&v->subs);
+}
+
+static void free_subs(struct vsl_subs *s)
+{
 	if (s->notify_fd >= 0)
 		unlink(s->notify_path); /* best effort: the directory may not be ours */
 	close_fd(&s->notify_fd);
@@ -494,13 +569,17 @@ void vsl_sub_free(struct vassal *v)
 	close_fd(&s->udp6_fd);
 	close_fd(&s->unix_fd);
 	close_fd(&s->domain_fd);
-	for (size_t i = 0; i < s->n_targets; i++)
+	for (size_t i = 0; i < s->n_targets; i++) {
 		buf_free(&s->targets[i].pkt);
+		free(s->targets[i].address);
+	}
 	free(s->targets);
 	for (size_t i = 0; i < s->n_specs; i++)
 		vsl_sub_clear(&s->specs[i]);
 	free(s->specs);
 	free(s->servers);
+	free(s->notify_path);
+	s->notify_path = NULL;
 	s->targets = NULL;
 	s->specs = NULL;
 	s->servers = NULL;

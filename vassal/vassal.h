@@ -30,6 +30,11 @@ extern const char *const vsl_sections[];
  */
 int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err);
 
+/* vsl_config_validate_own - the same without the jail keys, which only
+ * make sense on the host: what a running vassal checks in a new config
+ * (whose jail keys, were they different, would have restarted it). */
+int vsl_config_validate_own(const struct cfg *c, struct err **err);
+
 /*
  * vsl_config_sockets - the parsed `socket` entries, in order (at most
  * VSL_MAX_SOCKETS). Returns the count, or -1 with *err.
@@ -43,6 +48,22 @@ int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct
  * why" (a bad name, more than @max).
  */
 int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct err **err);
+
+/* What differs between two validated configs of one vassal (a mask). */
+enum vsl_change {
+	VSL_CHANGE_ROUTING = 1, /* `domain`, `subscribe*`: new subscriptions, same workers */
+	VSL_CHANGE_WORKERS = 2, /* `exec`, `env`, `chdir`, `workers`, `cheaper*`...: a
+				 * graceful reload of the workers with the new settings */
+	VSL_CHANGE_RESTART = 4	/* sockets, jail, namespaces, hooks: a new vassal process */
+};
+
+/*
+ * vsl_config_change - compare @old and @new key class by key class (the
+ * values of each class in file order; a key's line number does not count).
+ * `log-encoder` is the emperor's alone and counts for nothing here.
+ * Returns a mask of enum vsl_change, 0 when the vassal needs to do nothing.
+ */
+unsigned vsl_config_change(const struct cfg *old, const struct cfg *new);
 
 /*
  * vsl_split_words - split an `exec` command line into words the way a shell

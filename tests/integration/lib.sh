@@ -52,7 +52,7 @@ cleanup() {
 		echo "# last lines of the emperor's log:"
 		tail -n 40 "$T/emperor.log" | sed 's/^/#   /'
 	fi
-	rm -rf "$T"
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 	[ "$TEST_FAILED" -eq 0 ] && exit "$rc"
 	exit 1
 }

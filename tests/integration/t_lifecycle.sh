@@ -20,11 +20,14 @@ check "a modified file is reloaded within a second" \
 check "the reload replaced the process" test "$(vassal_pid two)" != "$old"
 
 old=$(vassal_pid two)
+old_app=$(app_pid two)
 sleep 0.05
 touch "$T/vassals.d/two.ini"
-check "a touched file is reloaded within a second" \
-	wait_for 1 bash -c "p=\$(vassal_pid two); [ -n \"\$p\" ] && [ \"\$p\" != 0 ] && [ \"\$p\" != $old ]"
-check "after the touch it runs again" wait_for 2 is_state two running
+check "a touched file reloads its workers within a second" \
+	wait_for 1 bash -c "p=\$(app_pid two); [ -n \"\$p\" ] && [ \"\$p\" != $old_app ]"
+check "in place: the vassal process stays" test "$(vassal_pid two)" = "$old"
+check "the touch is logged as such" log_has "vassal two: file touched: reloading its workers"
+check "after the touch it still runs" is_state two running
 
 mv "$T/vassals.d/two.ini" "$T/vassals.d/three.ini"
 check "a renamed file starts under its new name" wait_for 1 is_state three running
@@ -55,16 +58,16 @@ check "emperor stop NAME stops it" emperor_cli stop three
 check "state is stopped" wait_for 2 is_state three stopped
 check "emperor start NAME starts it again" emperor_cli start three
 check "state is running" wait_for 2 is_state three running
-old=$(vassal_pid three)
+old=$(app_pid three)
 check "emperor reload NAME reloads it" emperor_cli reload three
-check "with a new process" wait_for 2 bash -c "p=\$(vassal_pid three); [ \"\$p\" != 0 ] && [ \"\$p\" != $old ] && [ \"\$(vassal_state three)\" = running ]"
+check "with new workers" wait_for 2 bash -c "p=\$(app_pid three); [ -n \"\$p\" ] && [ \"\$p\" != $old ] && [ \"\$(vassal_state three)\" = running ]"
 check "an unknown name is an error" bash -c "! emperor_cli stop nobody 2>/dev/null"
 
 table=$(emperor_cli status)
 check "emperor status lists every vassal" bash -c "grep -q '^three  *running' <<<'$table' && grep -q '^broken  *running' <<<'$table'"
 check "emperor status counts them" grep -q "^2 vassals$" <<<"$table"
-old3=$(vassal_pid three)
-oldb=$(vassal_pid broken)
+old3=$(app_pid three)
+oldb=$(app_pid broken)
 kill -HUP "$EMP_PID"
-check "SIGHUP reloads every vassal" wait_for 3 bash -c "[ \"\$(vassal_pid three)\" != $old3 ] && [ \"\$(vassal_pid broken)\" != $oldb ] && [ \"\$(vassal_state three)\" = running ]"
+check "SIGHUP reloads every vassal's workers" wait_for 3 bash -c "a=\$(app_pid three); b=\$(app_pid broken); [ -n \"\$a\" ] && [ -n \"\$b\" ] && [ \"\$a\" != $old3 ] && [ \"\$b\" != $oldb ] && [ \"\$(vassal_state three)\" = running ]"
 finish
