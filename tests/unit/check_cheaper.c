@@ -750,6 +750,25 @@ START_TEST(test_hard_limit)
 }
 END_TEST
 
+/* Without a soft limit the hard one holds spawns back, or a stop would be
+ * undone by the next check's spawn. */
+START_TEST(test_hard_holds_spawns)
+{
+	struct vsl_wcfg w = policy(4, 2);
+	w.rss_hard = 60 * MIB;
+	struct vsl_cheaper st = {0};
+	struct vsl_sample s = sample(1, 1, 0);
+	s.rss = 70 * MIB;
+	struct vsl_decision d = check(&w, &st, s);
+	assert_none(d);
+	ck_assert_msg(strstr(d.why, "cheaper-rss-limit-hard 60.0 MiB: not spawning") != NULL,
+		      "why: %s", d.why);
+	assert_quiet(check(&w, &st, s)); /* said once */
+	s.rss = 50 * MIB;
+	assert_spawn(check(&w, &st, s), 1);
+}
+END_TEST
+
 START_TEST(test_soft_blocks_growth)
 {
 	struct vsl_wcfg w = policy(4, 1);
@@ -956,6 +975,7 @@ static Suite *cheaper_suite(void)
 	    {"shrink_to_minimum", test_shrink_to_minimum},
 	    {"steady_load", test_steady_load},
 	    {"hard_limit", test_hard_limit},
+	    {"hard_holds_spawns", test_hard_holds_spawns},
 	    {"soft_blocks_growth", test_soft_blocks_growth},
 	    {"below_minimum", test_below_minimum},
 	    {"backlog_grow", test_backlog_grow},

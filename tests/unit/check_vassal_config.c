@@ -272,6 +272,67 @@ START_TEST(test_split_errors)
 }
 END_TEST
 
+/* change(A, B): vsl_config_change between two configs given as text. */
+static unsigned change(const char *a, const char *b)
+{
+	struct cfg *x = parse(a), *y = parse(b);
+	unsigned m = vsl_config_change(x, y);
+	cfg_free(x);
+	cfg_free(y);
+	return m;
+}
+
+#define BASE "[vassal]\nexec = /app/hello\nsocket = 127.0.0.1:9000\n"
+
+START_TEST(test_change_classes)
+{
+	ck_assert_uint_eq(change(BASE, BASE), 0);
+	/* Comments, blank lines and line numbers do not count. */
+	ck_assert_uint_eq(change(BASE, "# note\n" BASE "\n"), 0);
+	ck_assert_uint_eq(change(BASE, BASE "log-encoder = prefix x\n"), 0);
+	ck_assert_uint_eq(change(BASE, BASE "domain = a.test\n"), VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(change(BASE "domain = a.test\n", BASE "domain = b.test\n"),
+			  VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(change(BASE, BASE "subscribe-freq = 3\n"), VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(change(BASE, BASE "workers = 4\n"), VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE, BASE "env = A=1\n"), VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE "env = A=1\n", BASE "env = A=2\n"), VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE, BASE "workers = 4\ncheaper = 1\n"), VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE, BASE "reload-on-rss = 10M\n"), VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE, BASE "domain = a.test\nworkers = 2\n"),
+			  VSL_CHANGE_ROUTING | VSL_CHANGE_WORKERS);
+	ck_assert_uint_eq(change(BASE, BASE "socket = 127.0.0.1:9001\n"), VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(change(BASE, BASE "hostname = h\n"), VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(change(BASE, BASE "exec-as-root = true\n"), VSL_CHANGE_RESTART);
+	/* Order within a class counts: env order decides which one wins. */
+	ck_assert_uint_eq(change(BASE "env = A=1\nenv = A=2\n", BASE "env = A=2\nenv = A=1\n"),
+			  VSL_CHANGE_WORKERS);
+	/* Order across classes does not. */
+	ck_assert_uint_eq(change(BASE "domain = a.test\nworkers = 2\n",
+				 BASE "workers = 2\ndomain = a.test\n"),
+			  0);
+}
+END_TEST
+
+START_TEST(test_validate_own_skips_jail)
+{
+	/* A bind source that exists only on the host: the full check needs
+	 * it, the in-jail check of a new config does not look. */
+	const char *text = BASE "bind-ro = /no/such/path:/x\n";
+	struct cfg *c = parse(text);
+	struct err *err = NULL;
+	ck_assert_int_eq(vsl_config_validate_own(c, &err), 0);
+	ck_assert_int_eq(vsl_config_validate(c, all_ns(), &err), -1);
+	err_free(&err);
+	cfg_free(c);
+	c = parse(BASE "workers = 0\n");
+	ck_assert_int_eq(vsl_config_validate_own(c, &err), -1);
+	ck_assert_msg(strstr(err_msg(err), ORIGIN ":4: workers") != NULL, "%s", err_msg(err));
+	err_free(&err);
+	cfg_free(c);
+}
+END_TEST
+
 static Suite *vassal_config_suite(void)
 {
 	Suite *s = suite_create("vassal_config");
@@ -297,6 +358,8 @@ static Suite *vassal_config_suite(void)
 	    {"split_quotes", test_split_quotes},
 	    {"split_backslash", test_split_backslash},
 	    {"split_errors", test_split_errors},
+	    {"change_classes", test_change_classes},
+	    {"validate_own_skips_jail", test_validate_own_skips_jail},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
