@@ -157,8 +157,8 @@ static void format_age(int64_t since, char *out, size_t len)
 
 int emp_stats_table(struct emp *e, struct buf *out)
 {
-	buf_printf(out, "%-20s %-9s %8s %-22s %6s %8s %9s %-16s\n", "NAME", "STATE", "PID",
-		   "NAMESPACES", "UP", "RESTARTS", "RSS", "LAST EXIT");
+	buf_printf(out, "%-20s %-9s %8s %-22s %6s %8s %9s %-7s %-16s\n", "NAME", "STATE", "PID",
+		   "NAMESPACES", "UP", "RESTARTS", "RSS", "WORKERS", "LAST EXIT");
 	for (size_t i = 0; i < e->cfg.max_vassals; i++) {
 		struct emp_vassal *v = e->vassals[i];
 		if (v == NULL)
@@ -168,9 +168,12 @@ int emp_stats_table(struct emp *e, struct buf *out)
 		emp_format_status(v->last_status, v->has_status, st, sizeof(st));
 		format_age(v->pid ? v->spawned_wall : 0, up, sizeof(up));
 		uint64_t rss = v->pid ? emp_rss_bytes(v->pid) : 0;
-		buf_printf(out, "%-20s %-9s %8d %-22s %6s %8llu %8lluK %-16s\n", v->name,
+		char wk[24] = "-";
+		if (v->has_workers && v->pid)
+			snprintf(wk, sizeof(wk), "%u/%u", v->workers.ready, v->workers.target);
+		buf_printf(out, "%-20s %-9s %8d %-22s %6s %8llu %8lluK %-7s %-16s\n", v->name,
 			   emp_state_name(v->state), (int)v->pid, ns[0] ? ns : "-", up,
-			   (unsigned long long)v->restarts, (unsigned long long)(rss >> 10),
+			   (unsigned long long)v->restarts, (unsigned long long)(rss >> 10), wk,
 			   v->has_status ? st : "-");
 		if (v->state == ST_BROKEN && v->error[0])
 			buf_printf(out, "  ! %s\n", v->error);
@@ -214,6 +217,69 @@ int emp_command(struct emp *e, const char *line, struct buf *reply)
 	return -1;
 }
 
+/* One metric over every vassal that reported its workers. */
+static int worker_metric(struct emp *e, struct buf *o, const char *name, const char *type,
+			 const char *help, uint64_t (*value)(const struct ctl_workers *))
+{
+	int rc = buf_printf(o, "# HELP imperium_workers_%s %s\n# TYPE imperium_workers_%s %s\n",
+			    name, help, name, type);
+	for (size_t i = 0; i < e->cfg.max_vassals; i++) {
+		const struct emp_vassal *v = e->vassals[i];
+		if (v && v->has_workers && v->pid)
+			rc |= buf_printf(o, "imperium_workers_%s{vassal=\"%s\"} %llu\n", name,
+					 v->name, (unsigned long long)value(&v->workers));
+	}
+	return rc;
+}
+
+static uint64_t w_running(const struct ctl_workers *w)
+{
+	return w->running;
+}
+static uint64_t w_busy(const struct ctl_workers *w)
+{
+	return w->busy;
+}
+static uint64_t w_idle(const struct ctl_workers *w)
+{
+	return w->idle;
+}
+static uint64_t w_rss(const struct ctl_workers *w)
+{
+	return w->rss;
+}
+static uint64_t w_backlog(const struct ctl_workers *w)
+{
+	return w->backlog;
+}
+static uint64_t w_reloads(const struct ctl_workers *w)
+{
+	return w->reloads;
+}
+static uint64_t w_failed(const struct ctl_workers *w)
+{
+	return w->failed_reloads;
+}
+static uint64_t w_respawned(const struct ctl_workers *w)
+{
+	return w->respawned;
+}
+
+static int worker_metrics(struct emp *e, struct buf *o)
+{
+	return worker_metric(e, o, "running", "gauge", "Worker processes alive.", w_running) |
+	       worker_metric(e, o, "busy", "gauge", "Workers busy at the last check.", w_busy) |
+	       worker_metric(e, o, "idle", "gauge", "Workers waiting for a connection.", w_idle) |
+	       worker_metric(e, o, "rss_bytes", "gauge", "Workers' summed RSS.", w_rss) |
+	       worker_metric(e, o, "backlog", "gauge", "Connections waiting in the accept queues.",
+			     w_backlog) |
+	       worker_metric(e, o, "reloads_total", "counter", "Graceful reloads.", w_reloads) |
+	       worker_metric(e, o, "failed_reloads_total", "counter",
+			     "Reloads whose new workers failed.", w_failed) |
+	       worker_metric(e, o, "respawned_total", "counter", "Workers respawned after dying.",
+			     w_respawned);
+}
+
 /* Vassal figures as Prometheus text. */
 static int vassal_metrics(struct emp *e, struct buf *o)
 {
@@ -221,8 +287,8 @@ static int vassal_metrics(struct emp *e, struct buf *o)
 			     "# TYPE imperium_vassal_up gauge\n");
 	for (size_t i = 0; i < e->cfg.max_vassals; i++)
 		if (e->vassals[i])
-			rc |= buf_printf(o, "imperium_vassal_up{vassal=\"%s\"} %d\n", e->vassals[i]->name,
-					 e->vassals[i]->state == ST_RUNNING);
+			rc |= buf_printf(o, "imperium_vassal_up{vassal=\"%s\"} %d\n",
+					 e->vassals[i]->name, e->vassals[i]->state == ST_RUNNING);
 	rc |= buf_puts(o, "# HELP imperium_vassal_restarts_total Restarts of the vassal.\n"
 			  "# TYPE imperium_vassal_restarts_total counter\n");
 	for (size_t i = 0; i < e->cfg.max_vassals; i++)
@@ -230,7 +296,7 @@ static int vassal_metrics(struct emp *e, struct buf *o)
 			rc |= buf_printf(o, "imperium_vassal_restarts_total{vassal=\"%s\"} %llu\n",
 					 e->vassals[i]->name,
 					 (unsigned long long)e->vassals[i]->restarts);
-	return rc;
+	return rc | worker_metrics(e, o);
 }
 
 /* A GET: "/" gives the JSON, "/metrics" (stats-http only) Prometheus. */

@@ -559,10 +559,13 @@ bool vsl_pool_child(struct vassal *v, pid_t pid, int status)
 		}
 		return true;
 	}
-	if (was == WK_STARTING && p->reloading && gen == p->gen) {
+	if (p->reloading && gen == p->gen) {
+		/* Before the whole new generation is ready, any of it dying
+		 * fails the reload. */
 		char why[768];
-		snprintf(why, sizeof(why), "new worker %u (pid %d) %s before it was ready%s%s", id,
-			 (int)pid, st, exec_failed ? ": " : "", exec_failed ? err_msg(err) : "");
+		snprintf(why, sizeof(why), "new worker %u (pid %d) %s %s%s%s", id, (int)pid, st,
+			 was == WK_STARTING ? "before it was ready" : "before the others were",
+			 exec_failed ? ": " : "", exec_failed ? err_msg(err) : "");
 		fail_reload(v, why);
 		return true;
 	}

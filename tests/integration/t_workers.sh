@@ -10,7 +10,7 @@
 HTTP=18480
 trap 'kill_bg; cleanup' EXIT
 emperor_ini "use-clone = ipc,uts,fs,pid,net" "stop-timeout = 5" \
-	"http = 127.0.0.1:$HTTP" "http-retries = 3"
+	"http = 127.0.0.1:$HTTP" "http-retries = 3" "stats-http = 127.0.0.1:18489"
 
 # wk NAME EXPR: EXPR (python) over vassal NAME's "workers" object (as w).
 wk() {
@@ -66,6 +66,8 @@ check "served through the router" wait_for 3 serves pool.test 'hello from pool'
 seen=$(for i in $(seq 30); do get pool.test; done | grep -o 'pid: [0-9]*' | sort -u | wc -l)
 check "requests are spread over several workers ($seen pids seen)" test "$seen" -ge 2
 check "the stats report 3 ready workers" wait_for 2 wk pool 'w["running"] == 3 and w["ready"] == 3 and w["max"] == 3'
+check "so does emperor status" eval "emperor_cli status | grep -q '^pool .* 3/3 '"
+check "and Prometheus" bash -c "curl -s --max-time 3 http://127.0.0.1:18489/metrics | grep -qx 'imperium_workers_running{vassal=\"pool\"} 3'"
 
 # ---- a dead worker is respawned ----
 victim=$(worker_pids pool | head -n1)
