@@ -45,6 +45,25 @@ int ctl_send_fd(int fd, uint8_t code, int passfd)
 	return r < 0 ? -1 : 0;
 }
 
+int ctl_take_fd(struct msghdr *m)
+{
+	int taken = -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (taken < 0)
+				taken = got;
+			else
+				close(got);
+		}
+	}
+	return taken;
+}
+
 ssize_t ctl_recv(int fd, void *pkt, size_t cap, int *passfd)
 {
 	union {
@@ -54,25 +73,10 @@ ssize_t ctl_recv(int fd, void *pkt, size_t cap, int *passfd)
 	struct iovec iov = {.iov_base = pkt, .iov_len = cap};
 	struct msghdr m = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
-	*passfd = -1;
 	ssize_t n;
 	do
 		n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*passfd < 0)
-				*passfd = got;
-			else
-				close(got);
-		}
-	}
+	*passfd = n < 0 ? -1 : ctl_take_fd(&m);
 	return n;
 }

@@ -74,6 +74,12 @@ int ctl_send(int fd, uint8_t code, const char *msg, size_t len);
  * Returns 0 or -1 with errno. */
 int ctl_send_fd(int fd, uint8_t code, int passfd);
 
+struct msghdr;
+
+/* ctl_take_fd - the first descriptor passed (SCM_RIGHTS) in received
+ * message @m, or -1; every other one is closed. */
+int ctl_take_fd(struct msghdr *m);
+
 /*
  * ctl_recv - receive one message into @pkt (at most @cap bytes, the rest of
  * a longer one is lost). A descriptor riding along is stored in *passfd

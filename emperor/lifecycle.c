@@ -174,7 +174,9 @@ static void h_force_spawn(struct emp_vassal *v)
 
 /* The file changed under a live vassal: restart it only if the new file is
  * good; a broken edit never takes a running tenant down. */
-static void h_live_changed(struct emp_vassal *v)
+/* Re-read a live vassal's file: true when it changed and is good. A broken
+ * edit is logged and the running instance stays. */
+static bool live_reload_file(struct emp_vassal *v)
 {
 	struct err *err = NULL;
 	bool changed;
@@ -183,9 +185,14 @@ static void h_live_changed(struct emp_vassal *v)
 		log_error("vassal %s: new file refused, the running instance stays: %s",
 			  v->name, err_msg(err));
 		err_free(&err);
-		return;
+		return false;
 	}
-	if (!changed)
+	return changed;
+}
+
+static void h_live_changed(struct emp_vassal *v)
+{
+	if (!live_reload_file(v))
 		return;
 	log_info("vassal %s: file changed, reloading", v->name);
 	begin_stop(v, AFTER_RESPAWN);
@@ -197,15 +204,7 @@ static void h_live_changed(struct emp_vassal *v)
 static void h_running_changed(struct emp_vassal *v)
 {
 	struct err *err = NULL;
-	bool changed;
-	if (emp_vassal_load(v, &changed, &err) < 0) {
-		snprintf(v->error, sizeof(v->error), "%s", err_msg(err));
-		log_error("vassal %s: new file refused, the running instance stays: %s",
-			  v->name, err_msg(err));
-		err_free(&err);
-		return;
-	}
-	if (!changed)
+	if (!live_reload_file(v))
 		return;
 	if (v->change & VSL_CHANGE_RESTART) {
 		log_info("vassal %s: file changed (keys that need a new process): restarting",

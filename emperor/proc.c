@@ -16,17 +16,8 @@
 
 static uint64_t vm_rss(pid_t pid)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	unsigned long long kb = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kb << 10;
+	uint64_t bytes = 0;
+	return vsl_proc_rss(pid, &bytes) == 0 ? bytes : 0;
 }
 
 /* Append pid's children (of its main thread) to the list. */

@@ -189,10 +189,6 @@ void vsl_cheaper_check(const struct vsl_wcfg *w, struct vsl_cheaper *st, const s
 
 /* ---- facts from /proc and the kernel (procfs.c) ---- */
 
-/* vsl_proc_rss - resident set size of @pid in bytes (/proc/PID/statm).
- * Returns 0, or -1 with errno. */
-int vsl_proc_rss(pid_t pid, uint64_t *bytes);
-
 /*
  * vsl_proc_idle - is @pid waiting for a new connection? It is idle when it is
  * blocked in accept/accept4 on, or in poll/ppoll/select/pselect6/epoll_wait/

@@ -8,6 +8,8 @@
 #define VASSAL_VASSAL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "core/addr.h"
 #include "core/cfg.h"
@@ -48,6 +50,11 @@ int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct
  * why" (a bad name, more than @max).
  */
 int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct err **err);
+
+/* vsl_proc_rss - resident set size of @pid in bytes (/proc/PID/statm), as
+ * the vassal reads its workers' and the emperor its vassals'. Returns 0, or
+ * -1 with errno. */
+int vsl_proc_rss(pid_t pid, uint64_t *bytes);
 
 /* What differs between two validated configs of one vassal (a mask). */
 enum vsl_change {

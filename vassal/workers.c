@@ -172,24 +172,17 @@ static void on_notify(EV_P_ ev_io *io, int revents)
 		if (n < 0)
 			return; /* EAGAIN: drained */
 		pid_t sender = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-			if (c->cmsg_level != SOL_SOCKET)
-				continue;
-			if (c->cmsg_type == SCM_CREDENTIALS &&
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
 			    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 				struct ucred cr;
 				memcpy(&cr, CMSG_DATA(c), sizeof(cr));
 				sender = cr.pid;
-			} else if (c->cmsg_type == SCM_RIGHTS) {
-				/* Nobody may park descriptors with us. */
-				size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				for (size_t i = 0; i < nfds; i++) {
-					int fd;
-					memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-					close(fd);
-				}
 			}
-		}
+		/* Nobody may park descriptors with us. */
+		int parked = ctl_take_fd(&m);
+		if (parked >= 0)
+			close(parked);
 		struct vsl_worker *w = find_worker(v, sender);
 		if (w == NULL || w->state != WK_STARTING)
 			continue; /* not a starting worker of ours: ignored */
@@ -270,16 +263,21 @@ static struct vsl_worker *spawn_one(struct vassal *v, unsigned gen, struct err *
 	return w;
 }
 
+/* Stop watching the exec report (a worker leaving before it came). */
+static void drop_exec(struct vsl_worker *w)
+{
+	ev_io_stop(w->v->loop, &w->exec_w);
+	if (w->exec_fd >= 0)
+		close(steal_fd(&w->exec_fd));
+}
+
 /* Send a worker away: SIGTERM now, SIGKILL after reload-mercy. */
 static void retire(struct vsl_worker *w, const char *why)
 {
 	struct vassal *v = w->v;
 	if (w->state == WK_STOPPING)
 		return;
-	if (w->exec_fd >= 0) {
-		ev_io_stop(v->loop, &w->exec_w);
-		close(steal_fd(&w->exec_fd));
-	}
+	drop_exec(w);
 	log_info("worker %u (pid %d): %s: SIGTERM", w->id, (int)w->pid, why);
 	w->state = WK_STOPPING;
 	kill_worker(w, SIGTERM);
@@ -289,10 +287,7 @@ static void retire(struct vsl_worker *w, const char *why)
 /* A worker that must go at once (a failed reload's, or on a hard stop). */
 static void kill_now(struct vsl_worker *w)
 {
-	if (w->exec_fd >= 0) {
-		ev_io_stop(w->v->loop, &w->exec_w);
-		close(steal_fd(&w->exec_fd));
-	}
+	drop_exec(w);
 	w->state = WK_STOPPING;
 	ev_timer_stop(w->v->loop, &w->timer_w);
 	kill_worker(w, SIGKILL);
@@ -300,11 +295,8 @@ static void kill_now(struct vsl_worker *w)
 
 static void release(struct vsl_worker *w)
 {
-	struct ev_loop *loop = w->v->loop;
-	ev_io_stop(loop, &w->exec_w);
-	ev_timer_stop(loop, &w->timer_w);
-	if (w->exec_fd >= 0)
-		close(steal_fd(&w->exec_fd));
+	drop_exec(w);
+	ev_timer_stop(w->v->loop, &w->timer_w);
 	w->state = WK_FREE;
 	w->pid = 0;
 }
