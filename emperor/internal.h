@@ -27,6 +27,9 @@
 #define EMP_LINE_MAX 4096      /* captured output is logged in lines up to this */
 #define EMP_LOYAL_AFTER_MS 10000 /* running this long resets the back-off */
 #define EMP_STATS_CLIENTS 16
+/* Keys a vassal may claim through its subscription socket (vsl_config_claims):
+ * the router keeps at most this many per vassal (RTR_LOCAL_KEYS). */
+#define EMP_MAX_CLAIMS RTR_LOCAL_KEYS
 
 struct emp_config {
 	char *origin;                 /* emperor.ini path, or "--vassals" */
@@ -102,8 +105,8 @@ struct emp_vassal {
 	int sock_fds[VSL_MAX_SOCKETS];
 	size_t n_socks;
 	char error[512];              /* why it is broken or last failed to start */
-	const char *domains[32];      /* `domain` values (borrowed from cfg) */
-	size_t n_domains;
+	char *claims[EMP_MAX_CLAIMS]; /* keys it may claim on its socket (owned) */
+	size_t n_claims;
 	struct rtr_local *sub;        /* its subscription socket, while it runs */
 
 	/* the running process */

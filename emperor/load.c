@@ -6,7 +6,9 @@
  * failed start (retried with back-off), not a broken file. Sockets are kept
  * across respawns while the file names the same addresses, so a restart
  * never refuses a connection: clients wait in the backlog. A file that fails
- * leaves the previous config untouched.
+ * leaves the previous config untouched. Loading also collects the keys the
+ * vassal may claim through its subscription socket (vsl_config_claims): a
+ * file claiming more than the router holds per vassal is refused.
  */
 #include <stdio.h>
 #include <string.h>
@@ -147,9 +149,11 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	unsigned long flags = 0;
 	struct log_chain *chain = NULL;
 	struct addr socks[VSL_MAX_SOCKETS];
-	int n = -1;
+	char *claims[EMP_MAX_CLAIMS];
+	int n = -1, n_claims = -1;
 	if (validate(v, c, &flags, &chain, err) < 0 ||
-	    (n = vsl_config_sockets(c, socks, VSL_MAX_SOCKETS, err)) < 0) {
+	    (n = vsl_config_sockets(c, socks, VSL_MAX_SOCKETS, err)) < 0 ||
+	    (n_claims = vsl_config_claims(c, claims, EMP_MAX_CLAIMS, err)) < 0) {
 		log_chain_free(chain);
 		return -1;
 	}
@@ -163,10 +167,8 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	v->content_hash = ch;
 	emp_vassal_unload(v);
 	v->cfg = steal_ptr(&c);
-	v->n_domains = 0;
-	for (const struct cfg_entry *d = cfg_next(v->cfg, "domain", NULL);
-	     d != NULL && v->n_domains < ARRAY_SIZE(v->domains); d = cfg_next(v->cfg, "domain", d))
-		v->domains[v->n_domains++] = d->value;
+	memcpy(v->claims, claims, sizeof(claims[0]) * (size_t)n_claims);
+	v->n_claims = (size_t)n_claims;
 	v->clone_flags = flags;
 	v->log_chain = chain;
 	v->error[0] = '\0';
@@ -177,7 +179,9 @@ void emp_vassal_unload(struct emp_vassal *v)
 {
 	cfg_free(v->cfg);
 	v->cfg = NULL;
-	v->n_domains = 0;
+	for (size_t i = 0; i < v->n_claims; i++)
+		free(v->claims[i]);
+	v->n_claims = 0;
 	log_chain_free(v->log_chain);
 	v->log_chain = NULL;
 }

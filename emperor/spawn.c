@@ -180,8 +180,9 @@ static void watch_child(struct emp_vassal *v, int ctl, int out, int errfd)
 }
 
 /* The router reads the emperor's end of the vassal's subscription socket;
- * packets on it may claim only the vassal's `domain` keys, announcing only
- * the sockets bound for it. */
+ * packets on it may claim only the keys of the vassal's file (`domain`
+ * values, literal subscribe-to/subscribe2 keys), announcing only the
+ * sockets bound for it. */
 static void attach_subscriptions(struct emp_vassal *v, int fd)
 {
 	char texts[VSL_MAX_SOCKETS][ADDR_TEXT_MAX];
@@ -197,12 +198,50 @@ static void attach_subscriptions(struct emp_vassal *v, int fd)
 		n++;
 	}
 	struct err *err = NULL;
-	v->sub = rtr_local_attach(v->emp->rtr, v->name, fd, v->domains, v->n_domains, addrs, n,
-				  &err);
+	v->sub = rtr_local_attach(v->emp->rtr, v->name, fd, (const char *const *)v->claims,
+				  v->n_claims, addrs, n, &err);
 	if (v->sub == NULL) {
 		log_warn("vassal %s: %s", v->name, err_msg(err));
 		err_free(&err);
 	}
+}
+
+/* The vassal program's arguments: 13 fixed words, two per server, NULL. */
+#define ARGV_MAX (13 + 2 * RTR_MAX_LISTEN + 1)
+
+/*
+ * The vassal's command line. `--local-server` names each subscription
+ * server of the emperor's own router: the vassal sends what it addresses to
+ * them through its subscription socket instead (in a network namespace of
+ * its own it could not reach them).
+ */
+static void vassal_argv(struct emp_vassal *v, char **argv, char *ns, char *nsocks, char *nsub,
+			char *stage)
+{
+	const struct rtr_config *rc = &v->emp->cfg.rtr;
+	char *fixed[] = {v->emp->cfg.vassal_bin,
+			 "--name",
+			 v->name,
+			 "--origin",
+			 v->path,
+			 "--namespaces",
+			 ns,
+			 "--listen-fds",
+			 nsocks,
+			 "--subscribe-fd",
+			 nsub,
+			 "--stage-dir",
+			 stage};
+	size_t n = 0;
+	for (; n < ARRAY_SIZE(fixed); n++)
+		argv[n] = fixed[n];
+	for (size_t i = 0; v->emp->rtr != NULL && i < rc->n_subs && i < RTR_MAX_LISTEN; i++) {
+		if (rc->subs[i].fd >= 0)
+			continue; /* fd://N: no address a vassal could name */
+		argv[n++] = "--local-server";
+		argv[n++] = (char *)rc->subs[i].text;
+	}
+	argv[n] = NULL;
 }
 
 int emp_spawn(struct emp_vassal *v, struct err **err)
@@ -236,9 +275,8 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	snprintf(stage, sizeof(stage), "%s/stage", v->emp->cfg.run_dir);
 	snprintf(nsocks, sizeof(nsocks), "%zu", v->n_socks);
 	snprintf(nsub, sizeof(nsub), "%zu", (size_t)CTL_FD_LISTEN0 + v->n_socks);
-	char *const argv[] = {v->emp->cfg.vassal_bin, "--name", v->name, "--origin", v->path,
-			      "--namespaces", ns, "--listen-fds", nsocks, "--subscribe-fd",
-			      nsub, "--stage-dir", stage, NULL};
+	char *argv[ARGV_MAX];
+	vassal_argv(v, argv, ns, nsocks, nsub, stage);
 	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
 			      cfgfd, sub[1], v->sock_fds, v->n_socks};
 	pid_t emperor = getpid();
@@ -283,7 +321,7 @@ int emp_send_config(struct emp_vassal *v, struct err **err)
 	if (ctl_send_fd(v->ctl_fd, CTL_E_CONFIG, fd) < 0)
 		return err_set(err, errno, "vassal %s: sending its new config", v->name);
 	struct err *e = NULL;
-	if (rtr_local_set_keys(v->sub, v->domains, v->n_domains, &e) < 0) {
+	if (rtr_local_set_keys(v->sub, (const char *const *)v->claims, v->n_claims, &e) < 0) {
 		log_warn("vassal %s: %s", v->name, err_msg(e));
 		err_free(&e);
 	}

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "core/sign.h"
 #include "router/router.h"
 
 const char *const rtr_config_keys[] = {
@@ -32,6 +33,13 @@ const char *const rtr_config_keys[] = {
 	"http-max-spool",
 	"http-retries",
 	"http-backend-pool",
+	"subscriptions-sign-check",
+	"subscriptions-sign-required",
+	"subscriptions-sign-tolerance",
+	"subscriptions-sign-check-tolerance",
+	"subscriptions-sign-counters",
+	"https",
+	"sni-dir",
 	NULL,
 };
 
@@ -55,11 +63,13 @@ void rtr_config_defaults(struct rtr_config *rc)
 	rc->max_spool = 100ull << 20;
 	rc->retries = 3;
 	rc->pool_size = 256;
+	rc->sign_tolerance_ms = 60000;
+	rc->sign_counters = 100000;
 }
 
 bool rtr_config_enabled(const struct rtr_config *rc)
 {
-	return rc->n_http > 0 || rc->n_subs > 0;
+	return rc->n_http > 0 || rc->n_subs > 0 || rc->n_https > 0;
 }
 
 static int add_addr(const struct cfg *f, const struct cfg_entry *e, struct addr *arr, size_t *n,
@@ -103,6 +113,77 @@ static int read_size(const struct cfg *f, const struct cfg_entry *e, uint64_t mi
 	if (*out < min || *out > max)
 		return cfg_error(f, e, err, "must be between %llu and %llu bytes",
 				 (unsigned long long)min, (unsigned long long)max);
+	return 1;
+}
+
+/* An absolute path that fits @cap bytes. */
+static int read_path(const struct cfg *f, const struct cfg_entry *e, const char *what,
+		     const char *p, size_t len, char *out, size_t cap, struct err **err)
+{
+	if (len == 0 || p[0] != '/')
+		return cfg_error(f, e, err, "%s: expected an absolute path", what);
+	if (len >= cap)
+		return cfg_error(f, e, err, "%s: path longer than %zu bytes", what, cap - 1);
+	if (memchr(p, '\0', len) != NULL)
+		return cfg_error(f, e, err, "%s: NUL in path", what);
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 1;
+}
+
+/* DIGEST:DIR */
+static int read_sign_check(struct rtr_config *rc, const struct cfg *f, const struct cfg_entry *e,
+			   struct err **err)
+{
+	if (rc->n_sign_dirs >= RTR_MAX_SIGN_DIRS)
+		return cfg_error(f, e, err, "given more than %d times", RTR_MAX_SIGN_DIRS);
+	struct rtr_sign_dir *d = &rc->sign_dirs[rc->n_sign_dirs];
+	const char *colon = strchr(e->value, ':');
+	size_t dl = colon ? (size_t)(colon - e->value) : 0;
+	if (colon == NULL || dl == 0 || dl >= sizeof(d->digest))
+		return cfg_error(f, e, err, "expected DIGEST:DIR, e.g. SHA256:/etc/imperium/keys");
+	memcpy(d->digest, e->value, dl);
+	d->digest[dl] = '\0';
+	struct err *sub = NULL;
+	if (sign_digest(d->digest, &sub) == NULL) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	if (read_path(f, e, "DIR", colon + 1, strlen(colon + 1), d->dir, sizeof(d->dir), err) < 0)
+		return -1;
+	rc->n_sign_dirs++;
+	return 1;
+}
+
+/* ADDR,CERT,KEY */
+static int read_https(struct rtr_config *rc, const struct cfg *f, const struct cfg_entry *e,
+		      struct err **err)
+{
+	if (rc->n_https >= RTR_MAX_LISTEN)
+		return cfg_error(f, e, err, "given more than %d times", RTR_MAX_LISTEN);
+	struct rtr_https *h = &rc->https[rc->n_https];
+	const char *c1 = strchr(e->value, ',');
+	const char *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+	if (c2 == NULL || strchr(c2 + 1, ',') != NULL)
+		return cfg_error(f, e, err, "expected ADDR,CERT,KEY");
+	char a[ADDR_TEXT_MAX];
+	size_t al = (size_t)(c1 - e->value);
+	if (al == 0 || al >= sizeof(a))
+		return cfg_error(f, e, err, "ADDR: expected 1..%zu bytes", sizeof(a) - 1);
+	memcpy(a, e->value, al);
+	a[al] = '\0';
+	struct err *sub = NULL;
+	if (addr_parse(a, &h->addr, &sub) < 0) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	if (read_path(f, e, "CERT", c1 + 1, (size_t)(c2 - c1 - 1), h->crt, sizeof(h->crt), err) <
+		0 ||
+	    read_path(f, e, "KEY", c2 + 1, strlen(c2 + 1), h->key, sizeof(h->key), err) < 0)
+		return -1;
+	rc->n_https++;
 	return 1;
 }
 
@@ -158,5 +239,24 @@ int rtr_config_read(struct rtr_config *rc, const struct cfg *f, const struct cfg
 		return read_uint(f, e, 0, 16, &rc->retries, err);
 	if (!strcmp(k, "http-backend-pool"))
 		return read_uint(f, e, 0, 4096, &rc->pool_size, err);
+	if (!strcmp(k, "subscriptions-sign-check"))
+		return read_sign_check(rc, f, e, err);
+	if (!strcmp(k, "subscriptions-sign-required"))
+		return cfg_bool(f, e, &rc->sign_required, err) < 0 ? -1 : 1;
+	if (!strcmp(k, "subscriptions-sign-tolerance") ||
+	    !strcmp(k, "subscriptions-sign-check-tolerance")) {
+		if (read_duration(f, e, 1000, &rc->sign_tolerance_ms, err) < 0)
+			return -1;
+		if (rc->sign_tolerance_ms > 86400000)
+			return cfg_error(f, e, err, "must be at most 24 hours");
+		return 1;
+	}
+	if (!strcmp(k, "subscriptions-sign-counters"))
+		return read_uint(f, e, 16, 10000000, &rc->sign_counters, err);
+	if (!strcmp(k, "https"))
+		return read_https(rc, f, e, err);
+	if (!strcmp(k, "sni-dir"))
+		return read_path(f, e, "DIR", e->value, strlen(e->value), rc->sni_dir,
+				 sizeof(rc->sni_dir), err);
 	return 0;
 }

@@ -22,8 +22,8 @@
 
 #define RTR_IO_CHUNK 65536          /* bytes per read */
 #define RTR_HIGH_WATER (256 * 1024) /* stop reading the other side above this */
-#define RTR_LOCAL_KEYS 32
 #define RTR_LOCAL_ADDRS 16
+#define RTR_DROPLOG_SLOTS 32
 
 /* Bytes a capped buffer can still take (its NUL terminator kept). */
 static inline size_t rtr_room(const struct buf *b)
@@ -72,7 +72,12 @@ enum rtr_drop {
 	RTR_DROP_BAD_ADDRESS,
 	RTR_DROP_BAD_ALGO,
 	RTR_DROP_FULL,
-	RTR_DROP_SIGNED,        /* signed packets are not checked yet: refused */
+	RTR_DROP_UNSIGNED,      /* unsigned, for a key with a key file or with sign-required */
+	RTR_DROP_NO_KEY_FILE,   /* sign-required, and no key file for the key */
+	RTR_DROP_BAD_SIGNATURE, /* the signature does not verify (forged, other key, truncated) */
+	RTR_DROP_REPLAY,        /* `unix` not above the last one accepted for key and node */
+	RTR_DROP_CLOCK_SKEW,    /* `unix` too far from our clock, either way */
+	RTR_DROP_COUNTERS_FULL, /* no room to remember one more key and node's counter */
 	RTR_DROP__COUNT
 };
 
@@ -84,6 +89,7 @@ struct rtr_listener {
 	ev_io io;
 	struct addr addr;
 	bool http;                  /* else a subscription server */
+	struct rtr_tls_listener *tls; /* an `https` listener's default context; NULL for plain */
 };
 
 struct rtr_local {
@@ -148,6 +154,7 @@ struct rtr_client {
 	struct rtr *r;
 	struct rtr_client *next, *prev;
 	int fd;
+	struct rtr_tls_conn *tls;   /* TLS state on an `https` listener; NULL for plain */
 	ev_io io;
 	ev_timer timer;
 	enum rtr_cstate state;
@@ -196,9 +203,11 @@ struct rtr {
 	struct ev_loop *loop;
 	struct rtr_config cfg;
 	struct rtr_table *table;
-	struct rtr_listener listeners[2 * RTR_MAX_LISTEN];
+	struct rtr_tls *tls;        /* NULL without `https` */
+	struct rtr_listener listeners[3 * RTR_MAX_LISTEN]; /* http, https, subscription */
 	size_t n_listeners;
 	struct rtr_local *locals;
+	struct rtr_sigcheck *sig;   /* NULL: no signature checks configured */
 	struct rtr_client *clients;
 	uint64_t n_clients;
 	bool accepting;             /* http listeners active (below max_conns) */
@@ -213,11 +222,48 @@ struct rtr {
 	uint64_t sub_drops[SUBPKT__COUNT];
 	uint64_t drops[RTR_DROP__COUNT];
 	uint64_t sub_accepted, sub_removed, sub_expired, resub_sent;
+	uint64_t sni_ignored;       /* sni_* in an untrusted packet */
 	uint64_t requests;
 	uint64_t errors[600];       /* by status code, for statuses the router made */
-	double last_drop_log;
-	uint64_t drops_since_log;
+	struct rtr_droplog {
+		const char *why;    /* a static reason */
+		double last;
+		uint64_t suppressed;
+	} droplog[RTR_DROPLOG_SLOTS]; /* rate limit of drop logs, per reason */
 };
+
+/* sigcheck.c: signed subscriptions (subscriptions-sign-check) */
+struct rtr_sigcheck;
+
+/* What the signature check says about one packet. */
+enum rtr_sig {
+	RTR_SIG_NONE,     /* no key file and not required: accepted unsigned
+			   * (any signature is not checked and does not count) */
+	RTR_SIG_OK,       /* signed, verified, counter advanced: trusted */
+	RTR_SIG_DROP      /* refused; *drop says why */
+};
+
+/* rtr_sigcheck_new - NULL with *err (a DIR that cannot be opened) or when
+ * nothing is configured (no dirs, not required): then *err stays NULL. */
+struct rtr_sigcheck *rtr_sigcheck_new(const struct rtr_config *rc, struct err **err);
+void rtr_sigcheck_free(struct rtr_sigcheck *s);
+
+/*
+ * rtr_sigcheck - check @p (parsed from the datagram, so p->signed_len is
+ * what the signature covers from byte 4 of @dgram) against the key files and
+ * the replay counters, at wall-clock time @now (unix seconds). On
+ * RTR_SIG_DROP *drop is an enum rtr_drop and *why a short static reason.
+ */
+enum rtr_sig rtr_sigcheck(struct rtr_sigcheck *s, const struct subpkt *p, const void *dgram,
+			  int64_t now, enum rtr_drop *drop, const char **why);
+
+/* rtr_sigcheck_sweep - forget counters that can no longer matter (older than
+ * now - tolerance: a packet that old is refused anyway). */
+void rtr_sigcheck_sweep(struct rtr_sigcheck *s, int64_t now);
+
+/* rtr_sigcheck_json - its figures (key files loaded, counters kept, verify
+ * counts) as a JSON object value. */
+void rtr_sigcheck_json(const struct rtr_sigcheck *s, struct json *j);
 
 /* subserver.c */
 int rtr_subserver_open(struct rtr *r, struct rtr_listener *l, struct err **err);
@@ -258,6 +304,84 @@ size_t rtr_host_len(const char *host, size_t len);
 
 /* proxy.c: answer @status (when no response byte went out yet) and close. */
 void rtr_client_error(struct rtr_client *c, int status);
+
+/* tls.c: HTTPS listeners, their certificates chosen by SNI, and the TLS
+ * side of client connections. Everything is a no-op on a plain client. */
+struct rtr_tls;          /* the contexts (listeners' defaults, SNI cache) and counters */
+struct rtr_tls_listener; /* one `https` listener's default certificate */
+struct rtr_tls_conn;     /* one client's TLS session */
+
+/* Why a handshake failed (stats). */
+enum rtr_tls_fail {
+	RTR_TLS_FAIL_NO_SHARED_CIPHER, /* no cipher, group or signature algorithm in common */
+	RTR_TLS_FAIL_PROTOCOL,         /* not TLS, an old version, a broken message */
+	RTR_TLS_FAIL_CLIENT_CERT,      /* a client certificate was required and missing or refused */
+	RTR_TLS_FAIL_TIMEOUT,          /* not done within http-header-timeout */
+	RTR_TLS_FAIL_OTHER,            /* the peer closed or reset, anything else */
+	RTR_TLS_FAIL__COUNT
+};
+
+/* Where a handshake's certificate came from (stats). */
+enum rtr_tls_src { RTR_TLS_SRC_SUBSCRIPTION, RTR_TLS_SRC_SNI_DIR, RTR_TLS_SRC_DEFAULT,
+		   RTR_TLS_SRC__COUNT };
+
+struct rtr_tls_stats {
+	uint64_t handshakes;                     /* completed */
+	uint64_t failed[RTR_TLS_FAIL__COUNT];
+	uint64_t sni[RTR_TLS_SRC__COUNT];        /* completed handshakes by certificate source */
+	uint64_t client_verified;                /* ... with a verified client certificate */
+	uint64_t misdirected;                    /* requests answered 421 */
+	uint64_t reloads, reload_failures;       /* contexts rebuilt after a file change, failed */
+	uint64_t contexts;                       /* SNI contexts cached now */
+};
+
+/* rtr_tls_new - r->tls for the router's `https`/`sni-dir` settings (NULL and
+ * 0 when there is no `https`). -1 with *err on ENOMEM. */
+int rtr_tls_new(struct rtr *r, struct err **err);
+/* rtr_tls_free - every context (after the clients are gone); NULL is a no-op. */
+void rtr_tls_free(struct rtr_tls *t);
+/* rtr_tls_listener - load @h's default certificate and key for @l (sets
+ * l->tls). -1 with *err naming the file and OpenSSL's reason. */
+int rtr_tls_listener(struct rtr *r, struct rtr_listener *l, const struct rtr_https *h,
+		     struct err **err);
+/* rtr_tls_accept - start a server-side session on a new client of @l.
+ * -1 on ENOMEM (the caller closes the client). */
+int rtr_tls_accept(struct rtr_client *c, struct rtr_listener *l);
+/* rtr_tls_conn_free - the session (before the fd is closed). */
+void rtr_tls_conn_free(struct rtr_client *c);
+/* rtr_tls_handshake - advance the handshake: 1 done just now, 2 done
+ * before (or a plain client), 0 in progress (rtr_tls_events says what to wait for), -1 failed (counted
+ * and logged; close the client). */
+int rtr_tls_handshake(struct rtr_client *c);
+/* rtr_tls_timeout - the handshake did not finish in time (counted). */
+void rtr_tls_timeout(struct rtr_client *c);
+/* rtr_tls_read, rtr_tls_write - recv/send on the session: bytes moved, 0
+ * for the peer's close (read), -1 with errno (EAGAIN when the session waits
+ * for the socket: see rtr_tls_events). */
+ssize_t rtr_tls_read(struct rtr_client *c, void *p, size_t n);
+ssize_t rtr_tls_write(struct rtr_client *c, const void *p, size_t n);
+/* rtr_tls_events - the socket events to watch so that reading (@rd) and
+ * writing (@wr) can go on; during the handshake, what it waits for. */
+int rtr_tls_events(const struct rtr_client *c, bool rd, bool wr);
+/* rtr_tls_read_event - the socket event after which a read can go on. */
+int rtr_tls_read_event(const struct rtr_client *c);
+/* rtr_tls_pending - decrypted bytes wait in the session (no socket event
+ * will announce them). */
+bool rtr_tls_pending(const struct rtr_client *c);
+/* rtr_tls_close_notify - send close_notify once, before our side shuts. */
+void rtr_tls_close_notify(struct rtr_client *c);
+/* rtr_tls_misdirected - a request for Host @host (@len bytes, no port) on
+ * TLS client @c must be refused with 421: the host wants client
+ * certificates, and this session did not verify one for that host's own
+ * context. Always false on a plain client. */
+bool rtr_tls_misdirected(struct rtr_client *c, const char *host, size_t len);
+/* rtr_tls_on - whether @c came over TLS (for the node: HTTPS=on, https scheme). */
+bool rtr_tls_on(const struct rtr_client *c);
+/* rtr_tls_client_dn - the verified client certificate's subject (one line)
+ * into @out; its length, 0 when none. */
+size_t rtr_tls_client_dn(const struct rtr_client *c, char *out, size_t cap);
+/* rtr_tls_stats - the counters (all zero without `https`). */
+void rtr_tls_stats(const struct rtr *r, struct rtr_tls_stats *out);
 
 /* response.c: move the node's response to the client. Returns true on
  * progress; sets c->resp_done, or c->abort / C_CLOSING on a broken node. */

@@ -110,7 +110,8 @@ static void arm_timer(struct rtr_client *c, uint64_t ms)
 	ev_timer_again(c->r->loop, &c->timer);
 }
 
-static void client_new(struct rtr *r, int fd, const struct sockaddr_storage *peer)
+static void client_new(struct rtr *r, struct rtr_listener *l, int fd,
+		       const struct sockaddr_storage *peer)
 {
 	struct rtr_client *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -119,6 +120,11 @@ static void client_new(struct rtr *r, int fd, const struct sockaddr_storage *pee
 	}
 	c->r = r;
 	c->fd = fd;
+	if (l->tls != NULL && rtr_tls_accept(c, l) < 0) {
+		free(c);
+		close(fd);
+		return;
+	}
 	c->peer = *peer;
 	sock_text(peer, c->peer_ip, sizeof(c->peer_ip), c->peer_port, sizeof(c->peer_port));
 	struct sockaddr_storage local;
@@ -176,7 +182,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (sl == 0 || ss.ss_family == AF_UNSPEC)
 			ss.ss_family = AF_UNIX;
-		client_new(r, fd, &ss);
+		client_new(r, l, fd, &ss);
 	}
 }
 
@@ -213,6 +219,7 @@ void rtr_client_free(struct rtr_client *c)
 	end_backend(c, false);
 	ev_io_stop(r->loop, &c->io);
 	ev_timer_stop(r->loop, &c->timer);
+	rtr_tls_conn_free(c);
 	close(c->fd);
 	rtr_spool_free(&c->spool);
 	buf_free(&c->in);
@@ -238,6 +245,7 @@ static const char *reason(int status)
 	case 404: return "Not Found";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 421: return "Misdirected Request";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
@@ -254,6 +262,7 @@ static const char *explain(int status)
 	case 404: return "No application is served for this host.";
 	case 408: return "The request did not arrive in time.";
 	case 413: return "The request body is too large.";
+	case 421: return "This host needs a client certificate, sent for this host's own name (SNI).";
 	case 431: return "The request headers are too large.";
 	case 502: return "The application failed to answer.";
 	case 503: return "The application is not available right now.";
@@ -431,6 +440,12 @@ static void start_request(struct rtr_client *c)
 		rtr_client_error(c, 404); /* HTTP/1.0 without Host: nothing to route */
 		return;
 	}
+	if (rtr_tls_misdirected(c, q->host, rtr_host_len(q->host, q->hostlen))) {
+		log_debug("router: %s: Host %.*s wants a client certificate for its own SNI",
+			  c->peer_ip, (int)q->hostlen, q->host);
+		rtr_client_error(c, 421);
+		return;
+	}
 	if (q->expect_continue && !c->req_done && q->minor == 1)
 		buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	connect_next(c, NULL);
@@ -543,11 +558,28 @@ static void finish_request(struct rtr_client *c)
 	arm_timer(c, r->cfg.keepalive_timeout_ms);
 }
 
+/* One recv/send on the client, in the clear or through its TLS session:
+ * the same results either way (EAGAIN: wait for the events set_client_events
+ * asks for). */
+static ssize_t client_read(struct rtr_client *c, void *p, size_t n)
+{
+	if (c->tls != NULL)
+		return rtr_tls_read(c, p, n);
+	return recv(c->fd, p, n, 0);
+}
+
+static ssize_t client_write(struct rtr_client *c, const void *p, size_t n)
+{
+	if (c->tls != NULL)
+		return rtr_tls_write(c, p, n);
+	return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* Send what c->out holds. False when the client is gone. */
 static bool client_send(struct rtr_client *c)
 {
 	while (c->out.len > 0) {
-		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = client_write(c, c->out.data, c->out.len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -563,14 +595,22 @@ static void client_recv(struct rtr_client *c)
 	size_t want = rtr_room(&c->in) < RTR_IO_CHUNK ? rtr_room(&c->in) : RTR_IO_CHUNK;
 	if (want == 0 || buf_reserve(&c->in, want) < 0)
 		return;
-	ssize_t n = recv(c->fd, c->in.data + c->in.len, want, 0);
-	if (n > 0) {
-		c->in.len += (size_t)n;
-		c->in.data[c->in.len] = '\0';
-		if (c->state == C_CLOSING)
-			buf_reset(&c->in); /* lingering: drain and drop */
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		c->in_eof = true;
+	/* TLS hands out one record (<= 16 KiB) a call: go on to fill @want. */
+	for (size_t got = 0; got < want;) {
+		ssize_t n = c->lingering && c->tls != NULL
+				? recv(c->fd, c->in.data + c->in.len, want - got, 0) /* dropped */
+				: client_read(c, c->in.data + c->in.len, want - got);
+		if (n > 0) {
+			c->in.len += (size_t)n;
+			c->in.data[c->in.len] = '\0';
+			got += (size_t)n;
+			if (c->state == C_CLOSING)
+				buf_reset(&c->in); /* lingering: drain and drop */
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			c->in_eof = true;
+		}
+		if (n <= 0 || c->tls == NULL)
+			break;
 	}
 }
 
@@ -594,7 +634,10 @@ static bool want_client_read(const struct rtr_client *c)
 
 static void set_client_events(struct rtr_client *c)
 {
-	int ev = (want_client_read(c) ? EV_READ : 0) | (c->out.len > 0 ? EV_WRITE : 0);
+	bool rd = want_client_read(c), wr = c->out.len > 0;
+	int ev = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
+	if (c->tls != NULL && !c->lingering)
+		ev = rtr_tls_events(c, rd, wr);
 	rtr_io_want(c->r->loop, &c->io, c->fd, ev);
 }
 
@@ -660,6 +703,7 @@ static void pump(struct rtr_client *c)
 			 * closes (or a short timeout), so unread request bytes do
 			 * not make the kernel reset the connection and destroy
 			 * the response in flight. */
+			rtr_tls_close_notify(c);
 			shutdown(c->fd, SHUT_WR);
 			c->lingering = true;
 			end_backend(c, false);
@@ -676,6 +720,8 @@ static void pump(struct rtr_client *c)
 	 * drops this pending event). */
 	if (i == 64)
 		ev_feed_event(c->r->loop, &c->io, EV_CUSTOM);
+	else if (!c->lingering && rtr_tls_pending(c) && want_client_read(c))
+		ev_feed_event(c->r->loop, &c->io, EV_READ); /* decrypted, not yet taken */
 	if (c->be) {
 		bool room = c->out.len < RTR_HIGH_WATER && c->be->in.len < RTR_HIGH_WATER;
 		rtr_backend_update(c->be, room);
@@ -685,7 +731,18 @@ static void pump(struct rtr_client *c)
 static void on_client_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct rtr_client *c = container_of(w, struct rtr_client, io);
-	if (revents & EV_READ)
+	if (c->tls != NULL) {
+		int hs = rtr_tls_handshake(c);
+		if (hs < 0)
+			c->abort = true;
+		if (hs <= 0) {
+			pump(c); /* nothing moves yet: sets the events, or frees */
+			return;
+		}
+		if (hs == 1)
+			revents |= EV_READ; /* just done: the request may be in already */
+	}
+	if (revents & (EV_READ | rtr_tls_read_event(c)))
 		client_recv(c);
 	if (c->state != C_HEAD && c->state != C_CLOSING)
 		ev_timer_again(loop, &c->timer);
@@ -699,6 +756,7 @@ static void on_client_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct rtr_client *c = container_of(w, struct rtr_client, timer);
 	switch (c->state) {
 	case C_HEAD:
+		rtr_tls_timeout(c); /* counted when the handshake was still on */
 		if (c->in.len > 0) {
 			log_debug("router: %s: request head timeout", c->peer_ip);
 			rtr_client_error(c, 408);

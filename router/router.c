@@ -28,6 +28,20 @@ static int open_listeners(struct rtr *r, struct err **err)
 		ev_io_start(r->loop, &l->io);
 		log_info("router: HTTP on %s", l->addr.text);
 	}
+	for (size_t i = 0; i < r->cfg.n_https; i++) {
+		struct rtr_listener *l = &r->listeners[r->n_listeners];
+		l->addr = r->cfg.https[i].addr;
+		l->http = true;
+		l->fd = -1;
+		if (rtr_http_open(r, l, err) < 0)
+			return -1;
+		r->n_listeners++; /* closed by rtr_free from here on */
+		if (rtr_tls_listener(r, l, &r->cfg.https[i], err) < 0)
+			return -1;
+		ev_io_start(r->loop, &l->io);
+		log_info("router: HTTPS on %s (certificate %s%s%s)", l->addr.text,
+			 r->cfg.https[i].crt, r->cfg.sni_dir[0] ? ", sni-dir " : "", r->cfg.sni_dir);
+	}
 	for (size_t i = 0; i < r->cfg.n_subs; i++) {
 		struct rtr_listener *l = &r->listeners[r->n_listeners];
 		l->addr = r->cfg.subs[i];
@@ -67,7 +81,16 @@ struct rtr *rtr_new(struct ev_loop *loop, const struct rtr_config *rc, struct er
 	}
 	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	ev_init(&r->accept_retry, NULL);
-	if (open_listeners(r, err) < 0) {
+	struct err *sig_err = NULL;
+	r->sig = rtr_sigcheck_new(rc, &sig_err);
+	if (sig_err != NULL) {
+		if (err != NULL && *err == NULL)
+			*err = steal_ptr(&sig_err);
+		err_free(&sig_err);
+		rtr_free(r);
+		return NULL;
+	}
+	if (rtr_tls_new(r, err) < 0 || open_listeners(r, err) < 0) {
 		rtr_free(r);
 		return NULL;
 	}
@@ -100,10 +123,12 @@ void rtr_free(struct rtr *r)
 	ev_timer_stop(r->loop, &r->sweep);
 	ev_timer_stop(r->loop, &r->accept_retry);
 	rtr_sub_close(r);
+	rtr_sigcheck_free(r->sig);
 	/* idle backend connections hold node refs: close them first */
 	for (struct rtr_pool *p = rtr_table_next(r->table, NULL); p; p = rtr_table_next(r->table, p))
 		for (struct rtr_node *n = p->nodes; n; n = n->next)
 			rtr_backend_close_idle(n);
 	rtr_table_free(r->table);
+	rtr_tls_free(r->tls);
 	free(r);
 }

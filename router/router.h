@@ -22,6 +22,22 @@
 
 #define RTR_MAX_LISTEN 16
 #define RTR_MAX_RESUB 16
+#define RTR_MAX_SIGN_DIRS 8
+#define RTR_LOCAL_KEYS 32 /* keys one local vassal may claim */
+#define RTR_PATH_MAX 1024
+
+/* `subscriptions-sign-check = DIGEST:DIR` */
+struct rtr_sign_dir {
+	char digest[32];                    /* as written; checked with sign_digest() */
+	char dir[RTR_PATH_MAX];             /* absolute */
+};
+
+/* `https = ADDR,CERT,KEY` */
+struct rtr_https {
+	struct addr addr;
+	char crt[RTR_PATH_MAX];             /* PEM certificate (chain), the default one */
+	char key[RTR_PATH_MAX];             /* PEM private key */
+};
 
 struct rtr_config {
 	struct addr http[RTR_MAX_LISTEN];       /* `http` */
@@ -46,6 +62,14 @@ struct rtr_config {
 	uint64_t max_spool;                     /* `http-max-spool` */
 	uint64_t retries;                       /* `http-retries` */
 	uint64_t pool_size;                     /* `http-backend-pool` idle conns per node */
+	struct rtr_sign_dir sign_dirs[RTR_MAX_SIGN_DIRS]; /* `subscriptions-sign-check` */
+	size_t n_sign_dirs;
+	bool sign_required;                     /* `subscriptions-sign-required` */
+	uint64_t sign_tolerance_ms;             /* `subscriptions-sign-tolerance`: clock skew */
+	uint64_t sign_counters;                 /* `subscriptions-sign-counters`: replay table size */
+	struct rtr_https https[RTR_MAX_LISTEN]; /* `https` */
+	size_t n_https;
+	char sni_dir[RTR_PATH_MAX];             /* `sni-dir`; "" = none */
 };
 
 /* The [emperor] keys the router reads, NULL-terminated. */

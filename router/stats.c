@@ -16,9 +16,12 @@ static const char *const drop_names[RTR_DROP__COUNT] = {
     [RTR_DROP_MALFORMED] = "malformed",     [RTR_DROP_FOREIGN_KEY] = "foreign_key",
     [RTR_DROP_FOREIGN_ADDR] = "foreign_address", [RTR_DROP_BAD_ADDRESS] = "bad_address",
     [RTR_DROP_BAD_ALGO] = "bad_algo",       [RTR_DROP_FULL] = "full",
+    [RTR_DROP_UNSIGNED] = "unsigned",       [RTR_DROP_NO_KEY_FILE] = "no_key_file",
+    [RTR_DROP_BAD_SIGNATURE] = "bad_signature", [RTR_DROP_REPLAY] = "replay",
+    [RTR_DROP_CLOCK_SKEW] = "clock_skew",   [RTR_DROP_COUNTERS_FULL] = "counters_full",
 };
 
-static const int err_statuses[] = {400, 404, 408, 413, 431, 501, 502, 503, 504, 505};
+static const int err_statuses[] = {400, 404, 408, 413, 421, 431, 501, 502, 503, 504, 505};
 
 static void node_json(struct json *j, const struct rtr_node *n, double now)
 {
@@ -46,6 +49,86 @@ static void node_json(struct json *j, const struct rtr_node *n, double now)
 	json_obj_end(j);
 }
 
+/* ---- TLS (the `https` listeners) ---- */
+
+static const char *const tls_fail_names[RTR_TLS_FAIL__COUNT] = {
+    [RTR_TLS_FAIL_NO_SHARED_CIPHER] = "no_shared_cipher", [RTR_TLS_FAIL_PROTOCOL] = "protocol",
+    [RTR_TLS_FAIL_CLIENT_CERT] = "client_cert",           [RTR_TLS_FAIL_TIMEOUT] = "timeout",
+    [RTR_TLS_FAIL_OTHER] = "other",
+};
+
+static const char *const tls_src_names[RTR_TLS_SRC__COUNT] = {
+    [RTR_TLS_SRC_SUBSCRIPTION] = "subscription",
+    [RTR_TLS_SRC_SNI_DIR] = "sni_dir",
+    [RTR_TLS_SRC_DEFAULT] = "default",
+};
+
+static void tls_json(struct rtr *r, struct json *j)
+{
+	struct rtr_tls_stats st;
+	rtr_tls_stats(r, &st);
+	uint64_t failed = 0;
+	for (int i = 0; i < RTR_TLS_FAIL__COUNT; i++)
+		failed += st.failed[i];
+	json_obj_begin(j);
+	json_key(j, "handshakes"), json_uint(j, st.handshakes);
+	json_key(j, "handshakes_failed"), json_uint(j, failed);
+	json_key(j, "failed");
+	json_obj_begin(j);
+	for (int i = 0; i < RTR_TLS_FAIL__COUNT; i++)
+		json_key(j, tls_fail_names[i]), json_uint(j, st.failed[i]);
+	json_obj_end(j);
+	json_key(j, "sni");
+	json_obj_begin(j);
+	for (int i = 0; i < RTR_TLS_SRC__COUNT; i++)
+		json_key(j, tls_src_names[i]), json_uint(j, st.sni[i]);
+	json_obj_end(j);
+	json_key(j, "client_verified"), json_uint(j, st.client_verified);
+	json_key(j, "misdirected"), json_uint(j, st.misdirected);
+	json_key(j, "reloads"), json_uint(j, st.reloads);
+	json_key(j, "reload_failures"), json_uint(j, st.reload_failures);
+	json_key(j, "contexts"), json_uint(j, st.contexts);
+	json_obj_end(j);
+}
+
+static int tls_prometheus(struct rtr *r, struct buf *o)
+{
+	struct rtr_tls_stats st;
+	rtr_tls_stats(r, &st);
+	int rc = buf_puts(o, "# HELP imperium_tls_handshakes_total Completed TLS handshakes, by "
+			    "where the certificate came from.\n"
+			    "# TYPE imperium_tls_handshakes_total counter\n");
+	for (int i = 0; i < RTR_TLS_SRC__COUNT; i++)
+		rc |= buf_printf(o, "imperium_tls_handshakes_total{source=\"%s\"} %" PRIu64 "\n",
+				 tls_src_names[i], st.sni[i]);
+	rc |= buf_puts(o, "# HELP imperium_tls_handshake_failures_total Failed TLS handshakes, "
+			  "by reason.\n# TYPE imperium_tls_handshake_failures_total counter\n");
+	for (int i = 0; i < RTR_TLS_FAIL__COUNT; i++)
+		rc |= buf_printf(o,
+				 "imperium_tls_handshake_failures_total{reason=\"%s\"} %" PRIu64 "\n",
+				 tls_fail_names[i], st.failed[i]);
+	rc |= buf_printf(o,
+			 "# HELP imperium_tls_client_verified_total Handshakes with a verified "
+			 "client certificate.\n# TYPE imperium_tls_client_verified_total counter\n"
+			 "imperium_tls_client_verified_total %" PRIu64 "\n"
+			 "# HELP imperium_tls_misdirected_total Requests refused with 421 (Host "
+			 "wants a client certificate its SNI did not verify).\n"
+			 "# TYPE imperium_tls_misdirected_total counter\n"
+			 "imperium_tls_misdirected_total %" PRIu64 "\n"
+			 "# HELP imperium_tls_reloads_total Certificates reloaded after a file "
+			 "change.\n# TYPE imperium_tls_reloads_total counter\n"
+			 "imperium_tls_reloads_total %" PRIu64 "\n"
+			 "# HELP imperium_tls_reload_failures_total Certificate loads that failed "
+			 "(the previous one stays).\n# TYPE imperium_tls_reload_failures_total counter\n"
+			 "imperium_tls_reload_failures_total %" PRIu64 "\n"
+			 "# HELP imperium_tls_contexts SNI certificates cached.\n"
+			 "# TYPE imperium_tls_contexts gauge\n"
+			 "imperium_tls_contexts %" PRIu64 "\n",
+			 st.client_verified, st.misdirected, st.reloads, st.reload_failures,
+			 st.contexts);
+	return rc;
+}
+
 void rtr_stats_json(struct rtr *r, struct json *j)
 {
 	if (r == NULL) {
@@ -59,7 +142,9 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		json_obj_begin(j);
 		json_key(j, "address"), json_str(j, r->listeners[i].addr.text);
-		json_key(j, "kind"), json_str(j, r->listeners[i].http ? "http" : "subscription");
+		json_key(j, "kind"), json_str(j, r->listeners[i].tls    ? "https"
+						 : r->listeners[i].http ? "http"
+									: "subscription");
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -79,6 +164,8 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 	json_key(j, "subscriptions_removed"), json_uint(j, r->sub_removed);
 	json_key(j, "subscriptions_expired"), json_uint(j, r->sub_expired);
 	json_key(j, "resubscribed"), json_uint(j, r->resub_sent);
+	json_key(j, "sni_ignored"), json_uint(j, r->sni_ignored);
+	json_key(j, "signatures"), rtr_sigcheck_json(r->sig, j);
 	json_key(j, "dropped");
 	json_obj_begin(j);
 	for (int i = 1; i < RTR_DROP__COUNT; i++)
@@ -87,6 +174,7 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 	for (int i = 1; i < SUBPKT__COUNT; i++)
 		json_key(j, subpkt_drop_name((enum subpkt_drop)i)), json_uint(j, r->sub_drops[i]);
 	json_obj_end(j);
+	json_key(j, "tls"), tls_json(r, j);
 	json_key(j, "keys"), json_uint(j, rtr_table_keys(r->table));
 	json_key(j, "nodes"), json_uint(j, rtr_table_nodes(r->table));
 	json_key(j, "subscriptions");
@@ -96,6 +184,11 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 		json_key(j, "key"), json_strn(j, p->key, p->keylen);
 		json_key(j, "hits"), json_uint(j, p->hits);
 		json_key(j, "algo"), json_str(j, rtr_algo_name(p->algo));
+		if (p->sni_crt != NULL) {
+			json_key(j, "sni_crt"), json_str(j, p->sni_crt);
+			json_key(j, "sni_key"), json_str(j, p->sni_key);
+			json_key(j, "sni_ca"), p->sni_ca ? json_str(j, p->sni_ca) : json_null(j);
+		}
 		json_key(j, "nodes");
 		json_arr_begin(j);
 		for (struct rtr_node *n = p->nodes; n; n = n->next)
@@ -209,5 +302,7 @@ int rtr_stats_prometheus(struct rtr *r, struct buf *o)
 			for (struct rtr_node *n = p->nodes; n; n = n->next)
 				rc |= node_metric(o, node_metrics[i].name, p, n, node_value(i, n, now));
 	}
+	if (r->tls != NULL)
+		rc |= tls_prometheus(r, o);
 	return rc < 0 ? -1 : 0;
 }

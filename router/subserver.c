@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -22,16 +23,70 @@
 
 #define DROP_LOG_EVERY 5.0 /* seconds between two logs about dropped packets */
 
+/* Whether a drop for reason @why (a static string) is to be logged now:
+ * each reason at most once per DROP_LOG_EVERY, so every kind of refusal is
+ * seen and a flood of one kind costs a counter. *suppressed: how many of
+ * that reason were not logged since its last line. */
+static bool drop_log_due(struct rtr *r, const char *why, uint64_t *suppressed)
+{
+	uint64_t h = 5381;
+	for (const char *c = why; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	struct rtr_droplog *d = &r->droplog[h % RTR_DROPLOG_SLOTS];
+	double now = ev_now(r->loop);
+	bool same = d->why != NULL && strcmp(d->why, why) == 0;
+	if (same && now - d->last < DROP_LOG_EVERY) {
+		d->suppressed++;
+		return false;
+	}
+	*suppressed = same ? d->suppressed : 0;
+	d->why = why;
+	d->last = now;
+	d->suppressed = 0;
+	return true;
+}
+
 static void log_drop(struct rtr *r, const char *peer, const char *why)
 {
-	double now = ev_now(r->loop);
-	r->drops_since_log++;
-	if (now - r->last_drop_log < DROP_LOG_EVERY)
-		return;
-	log_warn("subscription server: dropped %llu packet(s); last from %s: %s",
-		 (unsigned long long)r->drops_since_log, peer, why);
-	r->drops_since_log = 0;
-	r->last_drop_log = now;
+	uint64_t more;
+	if (drop_log_due(r, why, &more))
+		log_warn("subscription server: dropped a packet from %s: %s (%llu more for this "
+			 "reason since the last such line)",
+			 peer, why, (unsigned long long)more);
+}
+
+/* The same, naming the key the packet claimed. */
+static void log_drop_key(struct rtr *r, const char *peer, const struct subpkt *p, const char *why)
+{
+	uint64_t more;
+	if (drop_log_due(r, why, &more))
+		log_warn("subscription server: dropped a packet from %s: key %.*s: %s (%llu more "
+			 "for this reason since the last such line)",
+			 peer, (int)p->key.len, p->key.p, why, (unsigned long long)more);
+}
+
+/* TLS settings for a key are honoured only from whom may speak for it:
+ * a signed packet or the key's own local vassal. */
+static void take_sni(struct rtr *r, struct rtr_pool *pool, const struct subpkt *p, bool trusted,
+		     const char *peer)
+{
+	const char *why = NULL;
+	int changed = 0;
+	if (!trusted)
+		why = "sni_* ignored: only signed or local subscriptions set them";
+	else if ((changed = rtr_pool_set_sni(pool, p)) < 0)
+		why = "sni_* ignored: a path is too long or has a NUL";
+	uint64_t more;
+	if (why != NULL) {
+		r->sni_ignored++;
+		if (drop_log_due(r, why, &more))
+			log_warn("subscription server: packet from %s: key %s: %s", peer, pool->key,
+				 why);
+	}
+	else if (changed > 0)
+		log_info("router: %s: TLS certificate %s, key %s%s%s (from %s)", pool->key,
+			 pool->sni_crt, pool->sni_key, pool->sni_ca ? ", client CA " : "",
+			 pool->sni_ca ? pool->sni_ca : "", peer);
 }
 
 int rtr_subserver_open(struct rtr *r, struct rtr_listener *l, struct err **err)
@@ -191,18 +246,33 @@ static void handle(struct rtr *r, const void *data, size_t len, struct rtr_local
 	if (local != NULL) {
 		if (!str_in(&p.key, local->keys, local->n_keys, true)) {
 			r->drops[RTR_DROP_FOREIGN_KEY]++;
-			log_drop(r, peer, "key not declared by this vassal");
+			log_drop_key(r, peer, &p, "key not declared by this vassal");
 			return;
 		}
 		if (!str_in(&p.address, local->addrs, local->n_addrs, false)) {
 			r->drops[RTR_DROP_FOREIGN_ADDR]++;
-			log_drop(r, peer, "address not one of this vassal's sockets");
+			log_drop_key(r, peer, &p, "address not one of this vassal's sockets");
 			return;
 		}
+	}
+	/* A local vassal is known by its socket; anyone else by signature. */
+	bool trusted = local != NULL;
+	if (local == NULL && r->sig != NULL) {
+		enum rtr_drop why_drop;
+		const char *why;
+		enum rtr_sig v = rtr_sigcheck(r->sig, &p, data, (int64_t)time(NULL), &why_drop, &why);
+		if (v == RTR_SIG_DROP) {
+			r->drops[why_drop]++;
+			log_drop_key(r, peer, &p, why);
+			return;
+		}
+		trusted = v == RTR_SIG_OK;
 	}
 	struct rtr_node *node = NULL;
 	enum rtr_sub_result res =
 	    rtr_table_apply(r->table, &p, local ? local->vassal : NULL, ev_now(r->loop), &node);
+	if (node != NULL && node->pool != NULL && (p.sni_crt.len || p.sni_key.len))
+		take_sni(r, node->pool, &p, trusted, peer);
 	applied(r, &p, res, node, peer);
 }
 

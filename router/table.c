@@ -177,6 +177,14 @@ struct rtr_table *rtr_table_new(const struct rtr_table_limits *l)
 	return t;
 }
 
+static void pool_sni_free(struct rtr_pool *p)
+{
+	free(p->sni_crt);
+	free(p->sni_key);
+	free(p->sni_ca);
+	p->sni_crt = p->sni_key = p->sni_ca = NULL;
+}
+
 void rtr_table_free(struct rtr_table *t)
 {
 	if (t == NULL)
@@ -191,6 +199,7 @@ void rtr_table_free(struct rtr_table *t)
 				free(n);
 				n = nnext;
 			}
+			pool_sni_free(p);
 			free(p);
 			p = pnext;
 		}
@@ -243,7 +252,45 @@ static void pool_unhash(struct rtr_table *t, struct rtr_pool *p)
 		pp = &(*pp)->hnext;
 	*pp = p->hnext;
 	t->n_keys--;
+	pool_sni_free(p);
 	free(p);
+}
+
+static char *dup_path(const struct subpkt_str *s)
+{
+	if (s->len == 0 || s->len >= RTR_SNI_PATH_MAX || memchr(s->p, '\0', s->len) != NULL)
+		return NULL;
+	return strndup(s->p, s->len);
+}
+
+static bool same_str(const char *a, const struct subpkt_str *s)
+{
+	if (a == NULL)
+		return s->len == 0;
+	return strlen(a) == s->len && memcmp(a, s->p, s->len) == 0;
+}
+
+int rtr_pool_set_sni(struct rtr_pool *p, const struct subpkt *pkt)
+{
+	if (pkt->sni_crt.len == 0 || pkt->sni_key.len == 0)
+		return 0;
+	if (same_str(p->sni_crt, &pkt->sni_crt) && same_str(p->sni_key, &pkt->sni_key) &&
+	    same_str(p->sni_ca, &pkt->sni_ca))
+		return 0;
+	char *crt = dup_path(&pkt->sni_crt), *key = dup_path(&pkt->sni_key);
+	char *ca = pkt->sni_ca.len ? dup_path(&pkt->sni_ca) : NULL;
+	if (crt == NULL || key == NULL || (pkt->sni_ca.len && ca == NULL)) {
+		free(crt);
+		free(key);
+		free(ca);
+		return -1;
+	}
+	pool_sni_free(p);
+	p->sni_crt = crt;
+	p->sni_key = key;
+	p->sni_ca = ca;
+	p->sni_gen++;
+	return 1;
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "core/subpkt.h"
 
 #define RTR_VASSAL_MAX 64
+#define RTR_SNI_PATH_MAX 1024
 
 enum rtr_algo { RTR_ALGO_WRR, RTR_ALGO_LRC, RTR_ALGO_WLRC, RTR_ALGO_IPHASH, RTR_ALGO__COUNT };
 enum rtr_proto { RTR_PROTO_UWSGI, RTR_PROTO_HTTP };
@@ -73,6 +74,10 @@ struct rtr_pool {
 	size_t n_nodes;
 	uint64_t hits;               /* picks that returned a node */
 	uint64_t rr;                 /* rotation for lrc/wlrc ties */
+	/* TLS for this key from a trusted (signed or local) subscription's
+	 * `sni_crt`/`sni_key`/`sni_ca` paths, owned; NULL when none. */
+	char *sni_crt, *sni_key, *sni_ca;
+	uint64_t sni_gen;            /* bumped when they change */
 };
 
 struct rtr_table_limits {
@@ -153,6 +158,16 @@ struct rtr_pool *rtr_table_lookup(struct rtr_table *t, const char *host, size_t 
  */
 struct rtr_node *rtr_pool_pick(struct rtr_pool *p, double now, const struct sockaddr *client,
 			       const struct rtr_node *exclude);
+
+/*
+ * rtr_pool_set_sni - take @pkt's `sni_crt`, `sni_key` (both needed) and
+ * `sni_ca` (optional) paths for pool @p: the caller has checked that the
+ * packet may speak for the key (signed, or from the key's local vassal).
+ * A packet without them changes nothing. Returns 1 when they changed, 0 when
+ * not, -1 when a path is too long (RTR_SNI_PATH_MAX) or has a NUL, or on
+ * ENOMEM (the old ones stay).
+ */
+int rtr_pool_set_sni(struct rtr_pool *p, const struct subpkt *pkt);
 
 /* rtr_node_failed - a connection to it failed: out of rotation until now +
  * retry; counts failcnt. */

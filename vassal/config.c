@@ -17,10 +17,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/sign.h"
 #include "jail/jail.h"
 #include "vassal/internal.h"
 
@@ -365,9 +367,32 @@ bool vsl_sub_kind_of(const char *key, enum vsl_sub_kind *kind)
 	return true;
 }
 
-/* What one subscription entry announces must exist, and its packet fit. */
+/*
+ * A signed entry, in the host's view: its key must be a readable RSA private
+ * key (read and dropped at once), and the packet with `unix` and the
+ * signature must still fit a datagram. @len: the unsigned packet's length.
+ */
+static int check_sign_key(const struct cfg *c, const struct cfg_entry *e, const struct vsl_sub *s,
+			  size_t len, struct err **err)
+{
+	struct sign_key *k = sign_key_load(s->sign_key, true, err);
+	if (k == NULL) {
+		err_prefix(err, "sign");
+		return entry_fail(c, e, err);
+	}
+	/* `unix` (at most 20 digits) and `sign` records: 2+4+2 bytes of framing each. */
+	size_t signed_len = len + 8 + 20 + 8 + (sign_key_bits(k) + 7) / 8;
+	sign_key_free(k);
+	if (signed_len > SUBPKT_DGRAM_MAX)
+		return cfg_error(c, e, err, "its signed packet would exceed %d bytes",
+				 SUBPKT_DGRAM_MAX);
+	return 0;
+}
+
+/* What one subscription entry announces must exist, and its packet fit;
+ * with @host, a signing key is loaded once as a check. */
 static int check_sub_entry(const struct cfg *c, const struct cfg_entry *e, enum vsl_sub_kind kind,
-			   const struct addr *socks, size_t n_socks, struct err **err)
+			   const struct addr *socks, size_t n_socks, bool host, struct err **err)
 {
 	struct vsl_sub s;
 	if (vsl_sub_parse(kind, e->value, &s, err) < 0)
@@ -391,13 +416,15 @@ static int check_sub_entry(const struct cfg *c, const struct cfg_entry *e, enum 
 		if (subpkt_build(&b, &p) < 0)
 			r = cfg_error(c, e, err, "its packet would exceed %d bytes",
 				      SUBPKT_DGRAM_MAX);
+		else if (host && s.sign_key != NULL)
+			r = check_sign_key(c, e, &s, b.len, err);
 	}
 	vsl_sub_clear(&s);
 	return r;
 }
 
 static int check_subscriptions(const struct cfg *c, const struct addr *socks, size_t n_socks,
-			       struct err **err)
+			       bool host, struct err **err)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < c->n; i++) {
@@ -408,13 +435,14 @@ static int check_subscriptions(const struct cfg *c, const struct addr *socks, si
 		if (++total > VSL_MAX_SUBSCRIPTIONS)
 			return cfg_error(c, e, err, "too many subscriptions (at most %d)",
 					 VSL_MAX_SUBSCRIPTIONS);
-		if (check_sub_entry(c, e, kind, socks, n_socks, err) < 0)
+		if (check_sub_entry(c, e, kind, socks, n_socks, host, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int vsl_config_validate_own(const struct cfg *c, struct err **err)
+/* Every check but the jail's; @host: in the host's view (signing keys). */
+static int validate(const struct cfg *c, bool host, struct err **err)
 {
 	_cleanup_free_ const char **known = known_keys_new();
 	if (known == NULL)
@@ -431,15 +459,20 @@ int vsl_config_validate_own(const struct cfg *c, struct err **err)
 		return -1;
 	struct addr addrs[VSL_MAX_SOCKETS];
 	int n_socks = vsl_config_sockets(c, addrs, ARRAY_SIZE(addrs), err);
-	if (n_socks < 0 || check_subscriptions(c, addrs, (size_t)n_socks, err) < 0)
+	if (n_socks < 0 || check_subscriptions(c, addrs, (size_t)n_socks, host, err) < 0)
 		return -1;
 	struct vsl_wcfg w;
 	return vsl_wcfg_read(c, &w, err);
 }
 
+int vsl_config_validate_own(const struct cfg *c, struct err **err)
+{
+	return validate(c, false, err);
+}
+
 int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err)
 {
-	if (vsl_config_validate_own(c, err) < 0)
+	if (validate(c, true, err) < 0)
 		return -1;
 	struct jail_spec spec;
 	memset(&spec, 0, sizeof(spec));
@@ -478,6 +511,51 @@ int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct
 		out[n++] = e->value;
 	}
 	return (int)n;
+}
+
+/* Whether @key is already among @out[0..n) (compared as the router does). */
+static bool claimed(char *const *out, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(out[i], key) == 0)
+			return true;
+	return false;
+}
+
+int vsl_config_claims(const struct cfg *c, char **out, size_t max, struct err **err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cfg_entry *e = &c->entries[i];
+		enum vsl_sub_kind kind;
+		struct vsl_sub s;
+		if (!vsl_sub_kind_of(e->key, &kind))
+			continue;
+		if (vsl_sub_parse(kind, e->value, &s, err) < 0) {
+			entry_fail(c, e, err);
+			goto fail;
+		}
+		int r = 0;
+		if (!s.key_file && !claimed(out, n, s.key)) {
+			if (n >= max)
+				r = cfg_error(c, e, err,
+					      "more than %zu distinct keys to claim (domain, "
+					      "subscribe-to and subscribe2 keys)",
+					      max);
+			else if ((out[n] = strdup(s.key)) == NULL)
+				r = err_set(err, ENOMEM, "%s", c->origin);
+			else
+				n++;
+		}
+		vsl_sub_clear(&s);
+		if (r < 0)
+			goto fail;
+	}
+	return (int)n;
+fail:
+	while (n > 0)
+		free(out[--n]);
+	return -1;
 }
 
 /* ---- what a new config changes ---- */
@@ -528,6 +606,39 @@ static bool class_differs(const struct cfg *a, const struct cfg *b, unsigned cls
 	}
 }
 
+/* Whether @c signs anything with @digest and @path. */
+static bool signs_with(const struct cfg *c, const char *digest, const char *path)
+{
+	bool found = false;
+	for (size_t i = 0; i < c->n && !found; i++) {
+		enum vsl_sub_kind kind;
+		struct vsl_sub s;
+		if (!vsl_sub_kind_of(c->entries[i].key, &kind) ||
+		    vsl_sub_parse(kind, c->entries[i].value, &s, NULL) < 0)
+			continue;
+		found = s.sign_key != NULL && strcmp(s.sign_digest, digest) == 0 &&
+			strcmp(s.sign_key, path) == 0;
+		vsl_sub_clear(&s);
+	}
+	return found;
+}
+
+/* Whether every DIGEST:KEYFILE of @a is also used by @b. */
+static bool signing_subset(const struct cfg *a, const struct cfg *b)
+{
+	bool subset = true;
+	for (size_t i = 0; i < a->n && subset; i++) {
+		enum vsl_sub_kind kind;
+		struct vsl_sub s;
+		if (!vsl_sub_kind_of(a->entries[i].key, &kind) ||
+		    vsl_sub_parse(kind, a->entries[i].value, &s, NULL) < 0)
+			continue;
+		subset = s.sign_key == NULL || signs_with(b, s.sign_digest, s.sign_key);
+		vsl_sub_clear(&s);
+	}
+	return subset;
+}
+
 unsigned vsl_config_change(const struct cfg *old, const struct cfg *new)
 {
 	unsigned mask = 0;
@@ -535,5 +646,9 @@ unsigned vsl_config_change(const struct cfg *old, const struct cfg *new)
 	for (size_t k = 0; k < ARRAY_SIZE(classes); k++)
 		if (class_differs(old, new, classes[k]))
 			mask |= classes[k];
+	/* Signing keys are read before the jail, so only a new vassal process
+	 * can take up a different set of them. */
+	if ((mask & VSL_CHANGE_ROUTING) && (!signing_subset(old, new) || !signing_subset(new, old)))
+		mask |= VSL_CHANGE_RESTART;
 	return mask;
 }

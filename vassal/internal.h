@@ -16,7 +16,9 @@
 
 #include "core/cfg.h"
 #include "core/ctl.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/sign.h"
 #include "core/subpkt.h"
 #include "vassal/vassal.h"
 
@@ -34,6 +36,12 @@
 #define VSL_SUB_WEIGHT_MAX 65535
 #define VSL_SUB_BACKUP_MAX 255
 
+/* Distinct signing keys a vassal holds (one per KEYFILE path). */
+#define VSL_MAX_SIGN_KEYS VSL_MAX_SUBSCRIPTIONS
+
+/* `--local-server`: the emperor's own subscription servers. */
+#define VSL_MAX_LOCAL_SERVERS 16
+
 /* Keys announced at run time, once `@FILE` key files are read. */
 #define VSL_MAX_SUB_TARGETS 1024
 #define VSL_SUB_KEYFILE_MAX (64 * 1024) /* bytes */
@@ -41,7 +49,7 @@
 /* Which key a subscription comes from. */
 enum vsl_sub_kind {
 	VSL_SUB_DOMAIN, /* `domain = NAME`: through the emperor's --subscribe-fd */
-	VSL_SUB_TO,	/* `subscribe-to = [ANNOUNCE=]SERVER:KEY[,MODIFIER1]` */
+	VSL_SUB_TO,	/* `subscribe-to = [ANNOUNCE=]SERVER:KEY[,MODIFIER1[,DIGEST:KEYFILE]]` */
 	VSL_SUB_TWO	/* `subscribe2 = name=value,...` */
 };
 
@@ -62,6 +70,8 @@ struct vsl_sub {
 	bool inactive;
 	const char *check; /* send only while this file exists */
 	const char *sni_key, *sni_crt, *sni_ca, *proto, *algo, *vassal;
+	const char *sign_digest; /* DIGEST of `DIGEST:KEYFILE` (a known OpenSSL digest); NULL: unsigned */
+	const char *sign_key;	 /* KEYFILE: an absolute path, read before the jail */
 };
 
 /*
@@ -98,6 +108,52 @@ int vsl_sub_keyline(char *line, uint8_t dflt_modifier1, const char **key, uint8_
  */
 void vsl_sub_fill(const struct vsl_sub *s, const char *key, const char *address, const char *notify,
 		  struct subpkt *out);
+
+/* ---- signing (subspec.c) ---- */
+
+/* A private key read before the jail, named by its path. */
+struct vsl_sign_key {
+	char *path;	      /* owned */
+	struct sign_key *key; /* owned: sign_key_free */
+};
+
+/* Every distinct signing key of a config, held by the vassal master. */
+struct vsl_keyring {
+	struct vsl_sign_key keys[VSL_MAX_SIGN_KEYS];
+	size_t n;
+};
+
+/*
+ * vsl_keyring_load - read the private key of every distinct KEYFILE of the
+ * subscriptions of validated config @c into @r (empty before). Runs before
+ * the jail: the paths are the host's and the files may be root's alone.
+ * Returns 0, or -1 with *err "FILE:LINE: KEY: why" (@r then holds the keys
+ * read so far: free it).
+ */
+int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, struct err **err);
+
+/* vsl_keyring_find - the key read from @path, or NULL. */
+const struct sign_key *vsl_keyring_find(const struct vsl_keyring *r, const char *path);
+
+/* vsl_keyring_free - free every key (its memory cleared); @r becomes empty. */
+void vsl_keyring_free(struct vsl_keyring *r);
+
+/*
+ * vsl_sub_next_unix - the `unix` value of the next signed packet to one
+ * target: @now, but strictly above *@last (the value sent before, 0 for
+ * none), since routers want a strictly increasing counter per key and node.
+ * Stores the result in *@last and returns it.
+ */
+uint64_t vsl_sub_next_unix(uint64_t *last, uint64_t now);
+
+/*
+ * vsl_sub_build_signed - the packet for @p (its unsubscribe flag decides
+ * modifier2), with `unix` = vsl_sub_next_unix(@last, @now, plus 1 for an
+ * unsubscribe as uWSGI sends), signed with @k and @md, into @out (reset
+ * first). Returns the length, or -1 with *err (*@last unchanged then).
+ */
+ssize_t vsl_sub_build_signed(struct buf *out, const struct subpkt *p, uint64_t *last, uint64_t now,
+			     const struct sign_key *k, const EVP_MD *md, struct err **err);
 
 /* ---- workers, cheaper and memory limits: settings (wcfg.c) ---- */
 
@@ -224,6 +280,7 @@ struct vsl_subs {
 	size_t n_servers;
 	int udp4_fd, udp6_fd, unix_fd; /* unconnected senders, -1 when unused */
 	int domain_fd;		       /* --subscribe-fd, -1 when absent */
+	struct buf scratch;	       /* a signed packet being sent */
 	bool domain_failing;	       /* an error on domain_fd was logged */
 	int notify_fd;		       /* bound `subscription-notify-socket`, or -1 */
 	char *notify_path;	       /* owned copy of that path, or NULL */
@@ -318,7 +375,11 @@ struct vassal {
 	unsigned long clone_flags;
 	unsigned n_listen; /* listening fds at CTL_FD_LISTEN0.. */
 
+	struct addr local_servers[VSL_MAX_LOCAL_SERVERS]; /* `--local-server` */
+	size_t n_local_servers;
+
 	struct vsl_conf *conf; /* the current settings, owned */
+	struct vsl_keyring keys; /* signing keys, read before the jail */
 	struct vsl_subs subs;
 	struct vsl_pool pool;
 	enum vsl_mode mode;
@@ -397,7 +458,10 @@ int vsl_loop_run(struct vassal *v);
  * subscription keys, read key files, take the listening sockets' addresses
  * (getsockname), prebuild every packet, open the senders and bind the notify
  * socket. @domain_fd is the --subscribe-fd (-1: domain keys are skipped with
- * one warning). Returns 0, or -1 with *err (a missing key file...).
+ * one warning); it also carries the packets of subscribe-to/subscribe2
+ * targets whose server is one of v->local_servers. Signed targets take
+ * their keys from v->keys. Returns 0, or -1 with *err (a missing key file,
+ * a signing key that was not read before the jail...).
  */
 int vsl_sub_setup(struct vassal *v, int domain_fd, struct err **err);
 

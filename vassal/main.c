@@ -5,7 +5,10 @@
  * to the emperor's log, 3 the control channel, 4 the resolved config, 5.. the
  * listening sockets, then (with --subscribe-fd) a datagram socket connected
  * to the emperor's subscription server. Startup, in order: read the
- * arguments, check the fds, parse and validate the config, build the jail
+ * arguments, check the fds, parse and validate the config, read the
+ * subscriptions' signing keys (host paths, still root; the process becomes
+ * non-dumpable once it holds one, so the tenant's app, running as the same
+ * user, can neither ptrace it nor read its memory), build the jail
  * (jail_build), run the `exec-as-root` hooks while still privileged, lock the
  * jail down (jail_lockdown), set up the subscriptions as the tenant
  * (subscribe.c), then hand over to the loop (loop.c) which runs the
@@ -20,6 +23,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,12 +43,14 @@ struct opts {
 	const char *stage_dir;
 	unsigned long clone_flags;
 	unsigned n_listen;
-	int subscribe_fd; /* -1: none */
+	int subscribe_fd;				  /* -1: none */
+	struct addr local_servers[VSL_MAX_LOCAL_SERVERS]; /* --local-server */
+	size_t n_local_servers;
 };
 
 #define USAGE                                                                                      \
 	"usage: vassal --name NAME --origin PATH --namespaces FLAGS --listen-fds N "               \
-	"--stage-dir DIR [--subscribe-fd N]"
+	"--stage-dir DIR [--subscribe-fd N [--local-server ADDR]...]"
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -57,6 +63,22 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* `--local-server ADDR`: one of the emperor's own subscription servers. */
+static int add_local_server(struct opts *o, const char *text, struct err **err)
+{
+	if (o->n_local_servers >= VSL_MAX_LOCAL_SERVERS)
+		return err_set(err, 0, "--local-server: more than %d", VSL_MAX_LOCAL_SERVERS);
+	struct addr *a = &o->local_servers[o->n_local_servers];
+	if (addr_parse(text, a, err) < 0 || a->fd >= 0) {
+		if (a->fd >= 0)
+			err_set(err, 0, "'%s': expected host:port or a unix path", text);
+		err_prefix(err, "--local-server");
+		return -1;
+	}
+	o->n_local_servers++;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 {
 	static const struct option longopts[] = {
@@ -66,6 +88,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 	    {"listen-fds", required_argument, NULL, 'l'},
 	    {"stage-dir", required_argument, NULL, 's'},
 	    {"subscribe-fd", required_argument, NULL, 'S'},
+	    {"local-server", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *ns = NULL, *nfds = NULL, *sfd = NULL;
@@ -91,6 +114,10 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 			break;
 		case 'S':
 			sfd = optarg;
+			break;
+		case 'L':
+			if (add_local_server(o, optarg, err) < 0)
+				return -1;
 			break;
 		default:
 			return err_set(err, 0, USAGE);
@@ -174,6 +201,26 @@ static int jail_up(const struct cfg *c, const struct jail_spec *spec, struct err
 	return jail_lockdown(spec, err);
 }
 
+/*
+ * The subscriptions' private keys: read now, as root and in the host's
+ * view, since the jail hides the files and the tenant may not read them;
+ * kept in this process alone. Once it holds one, the process is no longer
+ * dumpable: no core file, and the tenant's app (same user) can neither
+ * ptrace it nor open its /proc/PID/mem. It still reads its own /proc/self
+ * and its workers' /proc entries (they exec, which makes them dumpable).
+ */
+static int read_keys(struct vassal *v, struct err **err)
+{
+	if (vsl_keyring_load(&v->keys, v->conf->cfg, err) < 0)
+		return -1;
+	if (v->keys.n == 0)
+		return 0;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return err_set(err, errno, "prctl(PR_SET_DUMPABLE)");
+	log_info("%zu signing key(s) read", v->keys.n);
+	return 0;
+}
+
 static int setup(struct vassal *v, const struct opts *o, struct err **err)
 {
 	if (check_fds(o->n_listen, o->subscribe_fd, err) < 0)
@@ -192,7 +239,9 @@ static int setup(struct vassal *v, const struct opts *o, struct err **err)
 	memset(&spec, 0, sizeof(spec));
 	if (jail_spec_from_cfg(v->conf->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
 		return -1;
-	int r = jail_up(v->conf->cfg, &spec, err);
+	int r = read_keys(v, err);
+	if (r == 0)
+		r = jail_up(v->conf->cfg, &spec, err);
 	jail_spec_free(&spec);
 	if (r < 0)
 		return -1;
@@ -226,6 +275,8 @@ int main(int argc, char **argv)
 	v.origin = o.origin;
 	v.clone_flags = o.clone_flags;
 	v.n_listen = o.n_listen;
+	memcpy(v.local_servers, o.local_servers, sizeof(o.local_servers[0]) * o.n_local_servers);
+	v.n_local_servers = o.n_local_servers;
 	v.pool.notify_fd = -1;
 	if (setenv("IMPERIUM_VASSAL", o.name, 1) < 0 || setup(&v, &o, &err) < 0) {
 		if (err == NULL)
@@ -236,6 +287,7 @@ int main(int argc, char **argv)
 	}
 	vsl_sub_free(&v);
 	vsl_pool_free(&v);
+	vsl_keyring_free(&v.keys);
 	vsl_conf_free(v.conf);
 	return code;
 }

@@ -6,7 +6,14 @@
  * own subscription server through the connected datagram socket it hands
  * over (--subscribe-fd); `subscribe-to` and `subscribe2` keys go to any
  * router, over UDP (one unconnected socket per address family) or a unix
- * datagram socket (one unbound socket, sendto the path). Every packet is
+ * datagram socket (one unbound socket, sendto the path) -- except those
+ * whose server is one of the emperor's own subscription servers
+ * (--local-server), which take the --subscribe-fd socket too: a vassal in
+ * its own network namespace could not reach them, and the router trusts
+ * that socket for the keys of the vassal's file, so these go unsigned.
+ * A target with DIGEST:KEYFILE is signed at every send, with a `unix`
+ * stamp strictly above the last one it sent, by a key read before the
+ * jail (main.c); the others are sent as prebuilt. Every packet is
  * built once at startup, as the tenant, once the jail is locked down: key
  * files are read then, and a packet that cannot be built fails the vassal.
  * Packets are sent once the app is ready, again after 1 s, then every
@@ -19,8 +26,10 @@
 #include "vassal/internal.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,12 +48,25 @@ struct vsl_sub_server {
 	bool failing; /* an error was logged: quiet until a send works */
 };
 
+/* How one target's packets leave. */
+struct route {
+	struct vsl_sub_server *server; /* NULL: a domain */
+	bool local;		       /* through --subscribe-fd: the emperor's own server */
+	const struct sign_key *key;    /* signed: the key and digest; NULL: unsigned */
+	const EVP_MD *md;
+};
+
 struct vsl_sub_target {
 	const struct vsl_sub *spec;
 	struct vsl_sub_server *server; /* NULL: the emperor's --subscribe-fd */
+	bool local;		       /* a server's target sent through --subscribe-fd */
+	const struct sign_key *sign;   /* borrowed from the vassal's keyring; NULL: unsigned */
+	const EVP_MD *md;
+	uint64_t last_unix; /* the `unix` of the last signed packet sent */
+	uint8_t modifier1;
 	char key[SUBPKT_KEY_MAX + 1];
 	char *address;	/* announced, owned: with key and server, what a router keeps */
-	struct buf pkt; /* the subscribe packet; the unsubscribe differs in byte 3 */
+	struct buf pkt; /* the subscribe packet (unsigned); the unsubscribe differs in byte 3 */
 	bool sent;	/* sent since the last start: owes an unsubscribe */
 	bool checked;	/* `check` was looked at once */
 	bool present;	/* `check` file at the last look */
@@ -107,9 +129,17 @@ static struct vsl_sub_server *server_of(struct vsl_subs *s, const struct vsl_sub
 	return srv;
 }
 
+/* The packet struct of @t (strings point into @t, its spec and @s). */
+static void target_fill(const struct vsl_subs *s, const struct vsl_sub_target *t, struct subpkt *p)
+{
+	struct vsl_sub with_m1 = *t->spec;
+	with_m1.modifier1 = t->modifier1;
+	vsl_sub_fill(&with_m1, t->key, t->address, s->notify_path, p);
+}
+
 /* Add one announced key with its prebuilt packet. */
 static int add_target(struct vsl_subs *s, const struct vsl_sub *spec, const char *key,
-		      uint8_t modifier1, const char *address, struct vsl_sub_server *srv,
+		      uint8_t modifier1, const char *address, const struct route *rt,
 		      struct err **err)
 {
 	if (s->n_targets >= VSL_MAX_SUB_TARGETS)
@@ -121,18 +151,28 @@ static int add_target(struct vsl_subs *s, const struct vsl_sub *spec, const char
 	t = &s->targets[s->n_targets];
 	memset(t, 0, sizeof(*t));
 	t->spec = spec;
-	t->server = srv;
+	t->server = rt->server;
+	t->local = rt->local;
+	t->sign = rt->key;
+	t->md = rt->md;
+	t->modifier1 = modifier1;
 	snprintf(t->key, sizeof(t->key), "%s", key); /* checked: at most SUBPKT_KEY_MAX */
 	t->address = strdup(address);
-	struct vsl_sub with_m1 = *spec;
-	with_m1.modifier1 = modifier1;
-	struct subpkt p;
-	vsl_sub_fill(&with_m1, key, address, s->notify_path, &p);
 	s->n_targets++; /* from here the packet buffer is freed with the others */
 	if (t->address == NULL)
 		return err_set(err, ENOMEM, "key '%s'", key);
+	struct subpkt p;
+	target_fill(s, t, &p);
 	if (subpkt_build(&t->pkt, &p) < 0)
 		return err_set(err, errno, "key '%s': building its packet", key);
+	/* A signed one is stamped and signed at each send: try once that it
+	 * signs and fits (the stamp is not kept). */
+	uint64_t trial = 0;
+	if (t->sign != NULL && vsl_sub_build_signed(&s->scratch, &p, &trial, (uint64_t)time(NULL),
+						    t->sign, t->md, err) < 0) {
+		err_prefix(err, "key '%s': signing its packet", key);
+		return -1;
+	}
 	return 0;
 }
 
@@ -182,7 +222,7 @@ static char *read_keyfile(const char *path, struct err **err)
 
 /* `subscribe-to = SERVER:@FILE`: one target per `key[,modifier1]` line. */
 static int add_keyfile(struct vsl_subs *s, const struct vsl_sub *spec, const char *address,
-		       struct vsl_sub_server *srv, struct err **err)
+		       const struct route *rt, struct err **err)
 {
 	_cleanup_free_ char *data = read_keyfile(spec->key, err);
 	if (data == NULL)
@@ -198,7 +238,7 @@ static int add_keyfile(struct vsl_subs *s, const struct vsl_sub *spec, const cha
 		uint8_t m1;
 		int r = vsl_sub_keyline(line, spec->modifier1, &key, &m1, err);
 		if (r > 0)
-			r = add_target(s, spec, key, m1, address, srv, err);
+			r = add_target(s, spec, key, m1, address, rt, err);
 		if (r < 0) {
 			err_prefix(err, "key file %s:%u", spec->key, lineno);
 			return -1;
@@ -212,25 +252,98 @@ static int add_keyfile(struct vsl_subs *s, const struct vsl_sub *spec, const cha
 	return 0;
 }
 
-/* The targets of one parsed entry. */
-static int add_spec(struct vsl_subs *s, const struct vsl_sub *spec, char (*texts)[ADDR_TEXT_MAX],
-		    unsigned n_listen, struct err **err)
+static bool loopback4(const struct sockaddr_in *a)
 {
-	if (spec->address == NULL && spec->socket >= n_listen)
+	return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* Whether a packet sent to @t reaches the server listening on @l: the same
+ * address, or @l listens on every address and @t is a loopback one. */
+static bool reaches(const struct addr *t, const struct addr *l)
+{
+	if (t->ss.ss_family != l->ss.ss_family)
+		return false;
+	if (t->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&t->ss, *b = (const void *)&l->ss;
+		return a->sin_port == b->sin_port &&
+		       (a->sin_addr.s_addr == b->sin_addr.s_addr ||
+			(b->sin_addr.s_addr == htonl(INADDR_ANY) && loopback4(a)));
+	}
+	if (t->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&t->ss, *b = (const void *)&l->ss;
+		return a->sin6_port == b->sin6_port &&
+		       (IN6_ARE_ADDR_EQUAL(&a->sin6_addr, &b->sin6_addr) ||
+			(IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) &&
+			 IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)));
+	}
+	return t->len == l->len && memcmp(&t->ss, &l->ss, t->len) == 0;
+}
+
+/*
+ * Whether @spec's packets go through --subscribe-fd: its server is one of
+ * the emperor's, and the router will accept them there -- a literal key
+ * (the emperor allows the keys of the file, not of key files) announcing
+ * one of the vassal's own sockets.
+ */
+static bool goes_local(const struct vassal *v, const struct vsl_subs *s, const struct vsl_sub *spec,
+		       const struct vsl_sub_server *srv, const char *address,
+		       char (*texts)[ADDR_TEXT_MAX])
+{
+	if (s->domain_fd < 0 || spec->key_file)
+		return false;
+	bool ours = false;
+	for (unsigned i = 0; i < v->n_listen && !ours; i++)
+		ours = strcmp(address, texts[i]) == 0;
+	for (size_t i = 0; i < v->n_local_servers && ours; i++)
+		if (reaches(&srv->addr, &v->local_servers[i]))
+			return true;
+	return false;
+}
+
+/* The key and digest of a signed @spec, from the keys read before the jail. */
+static int signer_of(const struct vassal *v, const struct vsl_sub *spec, struct route *rt,
+		     struct err **err)
+{
+	if (spec->sign_key == NULL || rt->local)
+		return 0;
+	rt->md = sign_digest(spec->sign_digest, err);
+	if (rt->md == NULL)
+		return -1;
+	rt->key = vsl_keyring_find(&v->keys, spec->sign_key);
+	if (rt->key == NULL)
+		return err_set(err, 0,
+			       "sign key '%s' was not read at start (keys are read before the "
+			       "jail): restart the vassal",
+			       spec->sign_key);
+	return 0;
+}
+
+/* The targets of one parsed entry. */
+static int add_spec(const struct vassal *v, struct vsl_subs *s, const struct vsl_sub *spec,
+		    char (*texts)[ADDR_TEXT_MAX], struct err **err)
+{
+	if (spec->address == NULL && spec->socket >= v->n_listen)
 		return err_set(err, 0, "socket %u: the vassal has %u socket(s)", spec->socket,
-			       n_listen);
+			       v->n_listen);
 	const char *address = spec->address != NULL ? spec->address : texts[spec->socket];
+	struct route rt = {NULL, false, NULL, NULL};
 	if (spec->kind == VSL_SUB_DOMAIN) {
 		log_info("subscription: domain '%s' at %s through the emperor", spec->key, address);
-		return add_target(s, spec, spec->key, spec->modifier1, address, NULL, err);
+		return add_target(s, spec, spec->key, spec->modifier1, address, &rt, err);
 	}
-	struct vsl_sub_server *srv = server_of(s, spec, err);
-	if (srv == NULL)
+	rt.server = server_of(s, spec, err);
+	if (rt.server == NULL)
+		return -1;
+	rt.local = goes_local(v, s, spec, rt.server, address, texts);
+	if (signer_of(v, spec, &rt, err) < 0)
 		return -1;
 	if (spec->key_file)
-		return add_keyfile(s, spec, address, srv, err);
-	log_info("subscription: '%s' at %s to %s", spec->key, address, spec->server);
-	return add_target(s, spec, spec->key, spec->modifier1, address, srv, err);
+		return add_keyfile(s, spec, address, &rt, err);
+	log_info("subscription: '%s' at %s to %s%s", spec->key, address, spec->server,
+		 rt.local	  ? " (the emperor's own: through its socket, unsigned)"
+		 : rt.key != NULL ? " (signed)"
+				  : "");
+	return add_target(s, spec, spec->key, spec->modifier1, address, &rt, err);
 }
 
 static int dgram_socket(int family, int *fd, struct err **err)
@@ -309,11 +422,12 @@ static int read_settings(struct vsl_subs *s, const struct cfg *c, struct err **e
 	return 0;
 }
 
-static int add_all(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, struct err **err)
+static int add_all(const struct vassal *v, struct vsl_subs *s, const struct cfg *c,
+		   struct err **err)
 {
 	char texts[VSL_MAX_SOCKETS][ADDR_TEXT_MAX];
 	size_t skipped = 0;
-	if (socket_texts(n_listen, texts, err) < 0)
+	if (socket_texts(v->n_listen, texts, err) < 0)
 		return -1;
 	for (size_t i = 0; i < s->n_specs; i++) {
 		const struct vsl_sub *spec = &s->specs[i];
@@ -321,7 +435,7 @@ static int add_all(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, s
 			skipped++;
 			continue;
 		}
-		if (add_spec(s, spec, texts, n_listen, err) < 0) {
+		if (add_spec(v, s, spec, texts, err) < 0) {
 			err_prefix(err, "%s: %s '%s'", c->origin,
 				   spec->kind == VSL_SUB_DOMAIN ? "domain" : "subscription to",
 				   spec->kind == VSL_SUB_DOMAIN ? spec->key : spec->server);
@@ -334,10 +448,11 @@ static int add_all(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, s
 	return 0;
 }
 
-/* Everything of @c into @s (fresh). The notify socket is bound unless
+/* Everything of @c into @s (fresh), for vassal @v (its sockets, its keys,
+ * the emperor's servers). The notify socket is bound unless
  * @take_notify_fd >= 0 is the one already bound to the same path. */
-static int build(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, int take_notify_fd,
-		 struct err **err)
+static int build(const struct vassal *v, struct vsl_subs *s, const struct cfg *c,
+		 int take_notify_fd, struct err **err)
 {
 	ev_timer_init(&s->timer_w, on_timer, 1., 0.);
 	ev_io_init(&s->notify_w, on_notify, -1, EV_READ);
@@ -345,7 +460,7 @@ static int build(struct vsl_subs *s, const struct cfg *c, unsigned n_listen, int
 		return -1;
 	if (s->n_specs == 0)
 		return 0;
-	if (add_all(s, c, n_listen, err) < 0 || open_senders(s, err) < 0)
+	if (add_all(v, s, c, err) < 0 || open_senders(s, err) < 0)
 		return -1;
 	if (s->notify_path != NULL && take_notify_fd < 0 && bind_notify(s, err) < 0) {
 		err_prefix(err, "%s: subscription-notify-socket", c->origin);
@@ -358,7 +473,7 @@ int vsl_sub_setup(struct vassal *v, int domain_fd, struct err **err)
 {
 	struct vsl_subs *s = &v->subs;
 	s->domain_fd = domain_fd;
-	if (build(s, v->conf->cfg, v->n_listen, -1, err) < 0)
+	if (build(v, s, v->conf->cfg, -1, err) < 0)
 		return -1;
 	ev_io_set(&s->notify_w, s->notify_fd, EV_READ);
 	return 0;
@@ -385,18 +500,24 @@ int vsl_sub_replace(struct vassal *v, const struct cfg *c, struct err **err)
 	bool same_notify = e != NULL && old->notify_fd >= 0 && old->notify_path != NULL &&
 			   strcmp(e->value, old->notify_path) == 0;
 	ns.domain_fd = old->domain_fd;
-	if (build(&ns, c, v->n_listen, same_notify ? old->notify_fd : -1, err) < 0) {
+	if (build(v, &ns, c, same_notify ? old->notify_fd : -1, err) < 0) {
 		ns.domain_fd = -1; /* still the old one's */
 		free_subs(&ns);
 		return -1;
 	}
-	/* What routers hold from us and the new config no longer announces. */
+	/* What routers hold from us and the new config no longer announces;
+	 * what it keeps goes on with the same `unix` counter. */
 	size_t gone = 0;
 	for (size_t i = 0; i < old->n_targets; i++) {
 		struct vsl_sub_target *t = &old->targets[i];
 		bool kept = false;
-		for (size_t j = 0; j < ns.n_targets && !kept; j++)
-			kept = same_target(t, &ns.targets[j]);
+		for (size_t j = 0; j < ns.n_targets; j++) {
+			if (!same_target(t, &ns.targets[j]))
+				continue;
+			kept = true;
+			if (ns.targets[j].last_unix < t->last_unix)
+				ns.targets[j].last_unix = t->last_unix;
+		}
 		if (t->sent && !kept) {
 			send_one(old, t, true);
 			gone++;
@@ -438,7 +559,21 @@ static void send_one(struct vsl_subs *s, struct vsl_sub_target *t, bool unsubscr
 	char copy[SUBPKT_DGRAM_MAX];
 	const char *data = t->pkt.data;
 	size_t len = t->pkt.len;
-	if (unsubscribe) {
+	if (t->sign != NULL) {
+		_cleanup_err_ struct err *err = NULL;
+		struct subpkt p;
+		target_fill(s, t, &p);
+		p.unsubscribe = unsubscribe;
+		if (vsl_sub_build_signed(&s->scratch, &p, &t->last_unix, (uint64_t)time(NULL),
+					 t->sign, t->md, &err) < 0) {
+			/* cannot happen: the same packet was signed at setup */
+			log_warn("subscription '%s' to %s: %s", t->key, t->server->addr.text,
+				 err_msg(err));
+			return;
+		}
+		data = s->scratch.data;
+		len = s->scratch.len;
+	} else if (unsubscribe) {
 		if (len > sizeof(copy))
 			return; /* cannot happen: subpkt_build refuses bigger packets */
 		memcpy(copy, data, len);
@@ -446,7 +581,7 @@ static void send_one(struct vsl_subs *s, struct vsl_sub_target *t, bool unsubscr
 		data = copy;
 	}
 	ssize_t n;
-	if (t->server == NULL) {
+	if (t->server == NULL || t->local) {
 		n = send(s->domain_fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		outcome("the emperor", &s->domain_failing, n < 0 ? errno : 0);
 		return;
@@ -573,6 +708,7 @@ static void free_subs(struct vsl_subs *s)
 		buf_free(&s->targets[i].pkt);
 		free(s->targets[i].address);
 	}
+	buf_free(&s->scratch);
 	free(s->targets);
 	for (size_t i = 0; i < s->n_specs; i++)
 		vsl_sub_clear(&s->specs[i]);

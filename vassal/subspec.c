@@ -4,7 +4,9 @@
  * The subscription keys of a vassal file (`domain`, `subscribe-to`,
  * `subscribe2`) parsed into what the vassal announces: pure functions, used
  * by the emperor to validate a file and by the vassal program to build its
- * packets. Forms and names follow uWSGI's; see PROTOCOL.md.
+ * packets. Forms and names follow uWSGI's; see PROTOCOL.md. Also the
+ * signing side: the vassal's table of private keys, read before its jail,
+ * and the stamping and signing of one packet.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -15,6 +17,8 @@
 #include <sys/un.h>
 
 #include "core/addr.h"
+#include "core/cfg.h"
+#include "core/sign.h"
 #include "core/subpkt.h"
 #include "vassal/internal.h"
 #include "vassal/vassal.h"
@@ -94,6 +98,27 @@ static int sub_server(const char *s, struct err **err)
 	return 0;
 }
 
+/* `DIGEST:KEYFILE` (in place): a digest OpenSSL knows, an absolute path. */
+static int sub_sign(char *val, struct vsl_sub *out, struct err **err)
+{
+	char *colon = strchr(val, ':');
+	if (colon == NULL || colon == val || colon[1] == '\0')
+		return err_set(err, 0, "sign '%s': expected DIGEST:KEYFILE", val);
+	*colon = '\0';
+	const char *path = colon + 1;
+	if (sign_digest(val, err) == NULL) {
+		err_prefix(err, "sign");
+		return -1;
+	}
+	if (path[0] != '/')
+		return err_set(err, 0, "sign key '%s': not an absolute path", path);
+	if (strlen(path) >= PATH_MAX)
+		return err_set(err, 0, "sign key '%.32s...': path too long", path);
+	out->sign_digest = val;
+	out->sign_key = path;
+	return 0;
+}
+
 /* Where the server of a subscribe-to value ends (at the ':' before the key). */
 static char *sub_server_end(char *s)
 {
@@ -130,9 +155,12 @@ static int sub_parse_to(char *s, struct vsl_sub *out, struct err **err)
 	if (comma != NULL) {
 		*comma = '\0';
 		char *m1 = comma + 1;
-		if (strchr(m1, ',') != NULL)
-			return err_set(err, 0, "signing is not supported yet");
+		char *sign = strchr(m1, ',');
+		if (sign != NULL)
+			*sign++ = '\0';
 		if (sub_u8("modifier1", m1, &out->modifier1, err) < 0)
+			return -1;
+		if (sign != NULL && sub_sign(sign, out, err) < 0)
 			return -1;
 	}
 	if (sub_server(out->server, err) < 0)
@@ -211,6 +239,7 @@ static const struct {
     S2("inactive", S2_BOOL, inactive, 1, NULL),
 };
 #undef S2
+_Static_assert(ARRAY_SIZE(s2_names) < 31, "a bit per name, and S2_SIGN_BIT");
 
 static uint32_t s2_bit(const char *name)
 {
@@ -220,14 +249,21 @@ static uint32_t s2_bit(const char *name)
 	return 0;
 }
 
+/* The bit of `sign`, which is not in s2_names (it fills two fields). */
+#define S2_SIGN_BIT (1u << 31)
+
 /* One name=value of subscribe2; @seen has a bit per s2_names entry given. */
-static int s2_field(struct vsl_sub *s, const char *name, const char *val, uint32_t *seen,
+static int s2_field(struct vsl_sub *s, const char *name, char *val, uint32_t *seen,
 		    struct err **err)
 {
 	if (val == NULL)
 		return err_set(err, 0, "'%s': expected name=value", name);
-	if (strcmp(name, "sign") == 0)
-		return err_set(err, 0, "sign: signing is not supported yet");
+	if (strcmp(name, "sign") == 0) {
+		if (*seen & S2_SIGN_BIT)
+			return err_set(err, 0, "'sign' given twice");
+		*seen |= S2_SIGN_BIT;
+		return sub_sign(val, s, err);
+	}
 	const char *canon = strcmp(name, "address") == 0 ? "addr" : name;
 	size_t i = 0;
 	while (i < ARRAY_SIZE(s2_names) && strcmp(s2_names[i].name, canon) != 0)
@@ -387,3 +423,83 @@ void vsl_sub_fill(const struct vsl_sub *s, const char *key, const char *address,
 #undef STR
 }
 
+/* ---- signing ---- */
+
+int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, struct err **err)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cfg_entry *e = &c->entries[i];
+		enum vsl_sub_kind kind;
+		struct vsl_sub s;
+		if (!vsl_sub_kind_of(e->key, &kind))
+			continue;
+		if (vsl_sub_parse(kind, e->value, &s, err) < 0) {
+			err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
+			return -1;
+		}
+		int rc = 0;
+		if (s.sign_key != NULL && vsl_keyring_find(r, s.sign_key) == NULL) {
+			struct vsl_sign_key *k = &r->keys[r->n];
+			if (r->n >= VSL_MAX_SIGN_KEYS)
+				rc =
+				    err_set(err, 0, "more than %d signing keys", VSL_MAX_SIGN_KEYS);
+			else if ((k->path = strdup(s.sign_key)) == NULL)
+				rc = err_set(err, ENOMEM, "sign key");
+			else if ((k->key = sign_key_load(s.sign_key, true, err)) == NULL) {
+				free(k->path);
+				k->path = NULL;
+				rc = -1;
+			} else {
+				r->n++;
+			}
+		}
+		vsl_sub_clear(&s);
+		if (rc < 0) {
+			err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct sign_key *vsl_keyring_find(const struct vsl_keyring *r, const char *path)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->keys[i].path, path) == 0)
+			return r->keys[i].key;
+	return NULL;
+}
+
+void vsl_keyring_free(struct vsl_keyring *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		sign_key_free(r->keys[i].key);
+		free(r->keys[i].path);
+		r->keys[i] = (struct vsl_sign_key){NULL, NULL};
+	}
+	r->n = 0;
+}
+
+uint64_t vsl_sub_next_unix(uint64_t *last, uint64_t now)
+{
+	uint64_t v = now > *last ? now : *last + 1;
+	*last = v;
+	return v;
+}
+
+ssize_t vsl_sub_build_signed(struct buf *out, const struct subpkt *p, uint64_t *last, uint64_t now,
+			     const struct sign_key *k, const EVP_MD *md, struct err **err)
+{
+	struct subpkt stamped = *p;
+	uint64_t next = *last;
+	stamped.has_unix = true;
+	/* uWSGI stamps an unsubscribe one second ahead. */
+	stamped.unix_time = vsl_sub_next_unix(&next, now + (p->unsubscribe ? 1 : 0));
+	buf_reset(out);
+	if (subpkt_build(out, &stamped) < 0)
+		return err_set(err, errno, "building the packet");
+	if (sign_subpkt(out, k, md, err) < 0)
+		return -1;
+	*last = next;
+	return (ssize_t)out->len;
+}

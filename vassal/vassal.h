@@ -51,6 +51,18 @@ int vsl_config_sockets(const struct cfg *c, struct addr *out, size_t max, struct
  */
 int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct err **err);
 
+/*
+ * vsl_config_claims - every key this vassal may claim through the emperor's
+ * subscription socket: its `domain` values and the literal keys of its
+ * `subscribe-to` and `subscribe2` entries, in file order, each once
+ * (compared case-insensitively, as routers do). Keys of `@FILE` key files
+ * are not among them: those files are read inside the jail, so such keys go
+ * to their server over the network. @out[i] are owned copies (free each).
+ * Returns the count, or -1 with *err "FILE:LINE: KEY: why" (a bad entry,
+ * more than @max distinct keys) and nothing left in @out.
+ */
+int vsl_config_claims(const struct cfg *c, char **out, size_t max, struct err **err);
+
 /* vsl_proc_rss - resident set size of @pid in bytes (/proc/PID/statm), as
  * the vassal reads its workers' and the emperor its vassals'. Returns 0, or
  * -1 with errno. */
@@ -61,13 +73,16 @@ enum vsl_change {
 	VSL_CHANGE_ROUTING = 1, /* `domain`, `subscribe*`: new subscriptions, same workers */
 	VSL_CHANGE_WORKERS = 2, /* `exec`, `env`, `chdir`, `workers`, `cheaper*`...: a
 				 * graceful reload of the workers with the new settings */
-	VSL_CHANGE_RESTART = 4	/* sockets, jail, namespaces, hooks: a new vassal process */
+	VSL_CHANGE_RESTART = 4	/* sockets, jail, namespaces, hooks, the set of signing
+				 * keys (DIGEST:KEYFILE): a new vassal process */
 };
 
 /*
  * vsl_config_change - compare @old and @new key class by key class (the
  * values of each class in file order; a key's line number does not count).
- * `log-encoder` is the emperor's alone and counts for nothing here.
+ * `log-encoder` is the emperor's alone and counts for nothing here. A
+ * routing change that adds or drops a DIGEST:KEYFILE pair is a restart too:
+ * keys are read before the jail, so only a new process can read new ones.
  * Returns a mask of enum vsl_change, 0 when the vassal needs to do nothing.
  */
 unsigned vsl_config_change(const struct cfg *old, const struct cfg *new);

@@ -4,7 +4,9 @@
 # uwsgi-core), measured in the same run by bench.py: file-to-ready latency
 # of jailed and unjailed vassals, and the emperor's memory with many
 # vassals; then imperium's HTTP router beside nginx and uWSGI's HTTP router,
-# by router.py: requests/s and p99 with wrk through each to one backend.
+# by router.py: requests/s and p99 with wrk through each to one backend;
+# imperium's `https` listener beside nginx's `listen ssl` with the same
+# certificate, by https.py (part "https", bounded by BENCH_HTTPS_TIMEOUT).
 # Needs root. Like the integration tests, it re-executes itself in a fresh
 # network namespace (only its own loopback, up) and works in a temp dir,
 # removed on exit after killing, by PID, whatever it started that is still
@@ -55,7 +57,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 rc=0
-for part in ${BENCH_PARTS:-emperor router}; do
+for part in ${BENCH_PARTS:-emperor router signatures https}; do
 	case $part in
 	emperor)
 		timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
@@ -69,8 +71,23 @@ for part in ${BENCH_PARTS:-emperor router}; do
 			python3 -B "$HERE/router.py" --tmp "$T/router" --pidfile "$T/pids" \
 			--bin "$BIN" || rc=1
 		;;
+	signatures)
+		echo
+		timeout --kill-after=10 "${BENCH_SIG_TIMEOUT:-300}" \
+			python3 -B "$HERE/sigcheck.py" --tmp "$T/sig" --pidfile "$T/pids" \
+			--bin "$BIN" || rc=1
+		;;
+	https)
+		# 2 paths x each connection count + 2 handshake paths a round
+		n_conns=$(echo "${BENCH_CONNS:-64,256}" | tr ',' '\n' | grep -c .)
+		limit=$((${BENCH_ROUNDS:-3} * (2 * n_conns + 2) * (${BENCH_SECS:-5} + 2) + 90))
+		echo
+		timeout --kill-after=10 "${BENCH_HTTPS_TIMEOUT:-$limit}" \
+			python3 -B "$HERE/https.py" --tmp "$T/https" --pidfile "$T/pids" \
+			--bin "$BIN" || rc=1
+		;;
 	*)
-		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router)" >&2
+		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https)" >&2
 		rc=1
 		;;
 	esac

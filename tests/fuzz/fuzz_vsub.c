@@ -4,7 +4,8 @@
  * `subscribe-to` and `subscribe2` values (tenant input). The first byte
  * picks the kind. A success must give a key of valid bytes and every string
  * inside the parse's own buffer; a failure must say why and leave *out
- * empty; clearing must free everything (ASan checks).
+ * empty; clearing must free everything (ASan checks). A signed entry has
+ * both a digest and an absolute key path, or neither.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -49,7 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			in_buf(&sub, sub.server, vlen);
 			in_buf(&sub, sub.key, vlen);
 			in_buf(&sub, sub.address, vlen);
+			in_buf(&sub, sub.sign_digest, vlen);
+			in_buf(&sub, sub.sign_key, vlen);
 		}
+		if ((sub.sign_digest == NULL) != (sub.sign_key == NULL))
+			abort();
+		if (sub.sign_key != NULL && (sub.sign_key[0] != '/' || sub.sign_digest[0] == '\0'))
+			abort();
 		vsl_sub_clear(&sub);
 		if (sub.buf != NULL)
 			abort();

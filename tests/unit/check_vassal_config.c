@@ -2,7 +2,8 @@
 /*
  * Unit tests of vassal/config.c: which vassal files vsl_config_validate
  * accepts and how it names what is wrong (file:line:key), the parsed
- * `socket` list, and the shell-like splitting of `exec`.
+ * `socket` list, the shell-like splitting of `exec`, and what a new config
+ * changes (a different set of signing keys needs a new vassal process).
  */
 #include "tests/unit/unit.h"
 #include <check.h>
@@ -314,6 +315,42 @@ START_TEST(test_change_classes)
 }
 END_TEST
 
+#define SUB "subscribe-to = 127.0.0.1:2626:app.test"
+#define SIGNED BASE SUB ",0,SHA256:/etc/keys/a.pem\n"
+
+/* Keys are read before the jail: a routing change that adds, drops or
+ * swaps a DIGEST:KEYFILE restarts the vassal; other routing changes of a
+ * signing vassal do not. (vsl_config_change opens no file.) */
+START_TEST(test_change_sign_keys)
+{
+	ck_assert_uint_eq(change(SIGNED, SIGNED), 0);
+	ck_assert_uint_eq(change(BASE SUB "\n", SIGNED), VSL_CHANGE_ROUTING | VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(change(SIGNED, BASE SUB "\n"), VSL_CHANGE_ROUTING | VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(change(SIGNED, BASE SUB ",0,SHA256:/etc/keys/b.pem\n"),
+			  VSL_CHANGE_ROUTING | VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(change(SIGNED, BASE SUB ",0,SHA1:/etc/keys/a.pem\n"),
+			  VSL_CHANGE_ROUTING | VSL_CHANGE_RESTART);
+	ck_assert_uint_eq(
+	    change(SIGNED, BASE
+		   "subscribe2 = server=127.0.0.1:2626,key=x.test,sign=SHA256:/etc/keys/c.pem\n"),
+	    VSL_CHANGE_ROUTING | VSL_CHANGE_RESTART);
+	/* Same pairs: a new key with a known DIGEST:KEYFILE, another modifier,
+	 * another frequency, or the same pair through subscribe2. */
+	ck_assert_uint_eq(change(SIGNED, BASE SUB ",5,SHA256:/etc/keys/a.pem\n"),
+			  VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(change(SIGNED, SIGNED
+				 "subscribe-to = 127.0.0.1:2626:b.test,0,SHA256:/etc/keys/a.pem\n"),
+			  VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(change(SIGNED, SIGNED "subscribe-freq = 3\n"), VSL_CHANGE_ROUTING);
+	ck_assert_uint_eq(
+	    change(SIGNED, BASE
+		   "subscribe2 = server=127.0.0.1:2626,key=app.test,sign=SHA256:/etc/keys/a.pem\n"),
+	    VSL_CHANGE_ROUTING);
+	/* Unsigned routing changes stay routing changes. */
+	ck_assert_uint_eq(change(BASE SUB "\n", BASE "domain = d.test\n"), VSL_CHANGE_ROUTING);
+}
+END_TEST
+
 START_TEST(test_validate_own_skips_jail)
 {
 	/* A bind source that exists only on the host: the full check needs
@@ -359,6 +396,7 @@ static Suite *vassal_config_suite(void)
 	    {"split_backslash", test_split_backslash},
 	    {"split_errors", test_split_errors},
 	    {"change_classes", test_change_classes},
+	    {"change_sign_keys", test_change_sign_keys},
 	    {"validate_own_skips_jail", test_validate_own_skips_jail},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -6,16 +6,26 @@
  * and every name, what both refuse, `domain` and the other keys as the
  * validator sees them (file:line:key), key file lines, and the packets:
  * uWSGI's captured reference vectors, and byte equality with subpkt_build
- * of the struct a target should announce.
+ * of the struct a target should announce. Signing: DIGEST:KEYFILE in both
+ * forms, the host-side key check of the validator, the keyring read before
+ * the jail, signed packets that verify with the public key, and `unix`
+ * stamps that strictly increase. And the keys a vassal may claim on the
+ * emperor's socket.
  */
 #include "tests/unit/unit.h"
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "core/buf.h"
 #include "core/cfg.h"
 #include "core/err.h"
+#include "core/sign.h"
 #include "core/subpkt.h"
 #include "jail/jail.h"
 #include "vassal/internal.h"
@@ -155,9 +165,8 @@ END_TEST
 
 START_TEST(test_to_refusals)
 {
-	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA1:/k.pem",
-		       "signing is not supported yet");
-	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,", "signing is not supported yet");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,",
+		       "sign '': expected DIGEST:KEYFILE");
 	assert_refused(VSL_SUB_TO, "127.0.0.1:2626", "expected [ANNOUNCE=]HOST:PORT:KEY");
 	assert_refused(VSL_SUB_TO, "app.test", "expected");
 	assert_refused(VSL_SUB_TO, "/run/router.sock", "expected");
@@ -257,7 +266,10 @@ START_TEST(test_two_refusals)
 		snprintf(v, sizeof(v), "%s,%s", base, extra);                                      \
 		assert_refused(VSL_SUB_TWO, v, needle);                                            \
 	} while (0)
-	REFUSE("sign=SHA1:/k.pem", "signing is not supported yet");
+	REFUSE("sign=SHA1:/k.pem,sign=SHA1:/k.pem", "'sign' given twice");
+	REFUSE("sign=SHA1", "sign 'SHA1': expected DIGEST:KEYFILE");
+	REFUSE("sign=NOPE:/k.pem", "sign: unknown digest 'NOPE'");
+	REFUSE("sign=SHA1:k.pem", "sign key 'k.pem': not an absolute path");
 	REFUSE("color=red", "unknown name 'color'");
 	REFUSE("unix=5", "unknown name 'unix'");
 	REFUSE("key=again", "'key' given twice");
@@ -374,10 +386,10 @@ START_TEST(test_subscription_validation)
 		       ORIGIN ":4: subscribe2: socket=1: the vassal has 1 socket(s)");
 	assert_valid(HEAD SOCK "socket = /run/app.sock\n"
 			       "subscribe2 = server=127.0.0.1:2626,key=k,socket=1\n");
-	assert_invalid(HEAD SOCK "subscribe-to = 127.0.0.1:2626:app.test,1,SHA1:/k.pem\n",
-		       ORIGIN ":4: subscribe-to: signing is not supported yet");
-	assert_invalid(HEAD SOCK "subscribe2 = server=127.0.0.1:2626,key=k,sign=SHA1:/k.pem\n",
-		       ORIGIN ":4: subscribe2: sign: signing is not supported yet");
+	assert_invalid(HEAD SOCK "subscribe-to = 127.0.0.1:2626:app.test,1,MD99:/k.pem\n",
+		       ORIGIN ":4: subscribe-to: sign: unknown digest 'MD99'");
+	assert_invalid(HEAD SOCK "subscribe2 = server=127.0.0.1:2626,key=k,sign=SHA1:k.pem\n",
+		       ORIGIN ":4: subscribe2: sign key 'k.pem': not an absolute path");
 	assert_invalid(HEAD SOCK "subscribe2 = server=127.0.0.1:2626,key=k,nope=1\n",
 		       ORIGIN ":4: subscribe2: unknown name 'nope'");
 	assert_invalid(HEAD SOCK "subscribe-freq = 0\n", ORIGIN ":4: subscribe-freq");
@@ -568,32 +580,418 @@ START_TEST(test_packet_subscribe2)
 }
 END_TEST
 
+/* ---- signing ---- */
+
+static char key_dir[64];
+
+/* key_path - @name in the fixture's key dir (a static buffer per call site
+ * is not needed: callers copy into their own). */
+static void key_path(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", key_dir, name);
+}
+
+static void write_key(const char *name, EVP_PKEY *pk, bool private_key)
+{
+	char path[128];
+	key_path(path, sizeof(path), name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	int r = private_key ? PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL)
+			    : PEM_write_PUBKEY(f, pk);
+	ck_assert_int_eq(r, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Keys a (RSA-1024, private a.pem, public a.pub), b likewise, an EC key and
+ * a file that is no key at all. */
+static void keys_setup(void)
+{
+	snprintf(key_dir, sizeof(key_dir), "/tmp/check_vsub.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(key_dir));
+	const char *names[] = {"a", "b"};
+	for (size_t i = 0; i < 2; i++) {
+		EVP_PKEY *pk = EVP_RSA_gen(1024);
+		ck_assert_ptr_nonnull(pk);
+		char name[16];
+		snprintf(name, sizeof(name), "%s.pem", names[i]);
+		write_key(name, pk, true);
+		snprintf(name, sizeof(name), "%s.pub", names[i]);
+		write_key(name, pk, false);
+		EVP_PKEY_free(pk);
+	}
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	ck_assert_ptr_nonnull(ec);
+	write_key("ec.pem", ec, true);
+	EVP_PKEY_free(ec);
+	char path[128];
+	key_path(path, sizeof(path), "junk.pem");
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("not a key\n", f);
+	fclose(f);
+}
+
+static void keys_teardown(void)
+{
+	const char *names[] = {"a.pem", "a.pub", "b.pem", "b.pub", "ec.pem", "junk.pem"};
+	char path[128];
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		key_path(path, sizeof(path), names[i]);
+		unlink(path);
+	}
+	rmdir(key_dir);
+}
+
+static struct sign_key *load_key(const char *name, bool private_key)
+{
+	_cleanup_err_ struct err *err = NULL;
+	char path[128];
+	key_path(path, sizeof(path), name);
+	struct sign_key *k = sign_key_load(path, private_key, &err);
+	ck_assert_msg(k != NULL, "%s: %s", path, err_msg(err));
+	return k;
+}
+
+START_TEST(test_sign_forms)
+{
+	struct vsl_sub s = parse_ok(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256:/etc/k.pem");
+	assert_str(s.key, "app.test");
+	ck_assert_int_eq(s.modifier1, 0);
+	assert_str(s.sign_digest, "SHA256");
+	assert_str(s.sign_key, "/etc/k.pem");
+	vsl_sub_clear(&s);
+
+	s = parse_ok(VSL_SUB_TO, "10.0.0.5:3031=127.0.0.1:2626:app.test:8080,5,sha1:/k");
+	assert_str(s.address, "10.0.0.5:3031");
+	assert_str(s.key, "app.test:8080");
+	ck_assert_int_eq(s.modifier1, 5);
+	assert_str(s.sign_digest, "sha1");
+	assert_str(s.sign_key, "/k");
+	vsl_sub_clear(&s);
+
+	s = parse_ok(VSL_SUB_TO, "/run/r.sock:@/etc/keys,3,SHA512:/etc/k.pem");
+	ck_assert(s.key_file);
+	assert_str(s.key, "/etc/keys");
+	assert_str(s.sign_key, "/etc/k.pem");
+	vsl_sub_clear(&s);
+
+	/* Everything after the second comma is the DIGEST:KEYFILE pair. */
+	s = parse_ok(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA1:/k,1.pem");
+	assert_str(s.sign_key, "/k,1.pem");
+	vsl_sub_clear(&s);
+
+	s = parse_ok(VSL_SUB_TWO,
+		     "server=127.0.0.1:2626,key=k,sign=SHA256:/etc/k\\,2.pem,weight=2");
+	assert_str(s.sign_digest, "SHA256");
+	assert_str(s.sign_key, "/etc/k,2.pem");
+	ck_assert_uint_eq(s.weight, 2);
+	vsl_sub_clear(&s);
+
+	/* No third field, no sign=: unsigned. */
+	s = parse_ok(VSL_SUB_TO, "127.0.0.1:2626:app.test,0");
+	assert_str(s.sign_digest, NULL);
+	assert_str(s.sign_key, NULL);
+	vsl_sub_clear(&s);
+	s = parse_ok(VSL_SUB_DOMAIN, "d.test");
+	assert_str(s.sign_key, NULL);
+	vsl_sub_clear(&s);
+
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256", "expected DIGEST:KEYFILE");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,:/k.pem", "expected DIGEST:KEYFILE");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256:", "expected DIGEST:KEYFILE");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,NOPE:/k.pem",
+		       "sign: unknown digest 'NOPE'");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHAKE128:/k.pem", "unknown digest");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256:k.pem",
+		       "sign key 'k.pem': not an absolute path");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256:./k.pem", "not an absolute");
+	assert_refused(VSL_SUB_TO, "127.0.0.1:2626:app.test,x,SHA256:/k.pem", "modifier1 'x'");
+	char value[PATH_MAX + 64];
+	char path[PATH_MAX + 1];
+	memset(path, 'p', PATH_MAX);
+	path[0] = '/';
+	path[PATH_MAX] = '\0';
+	snprintf(value, sizeof(value), "127.0.0.1:2626:k,0,SHA1:%s", path);
+	assert_refused(VSL_SUB_TO, value, "path too long");
+}
+END_TEST
+
+START_TEST(test_sign_validation)
+{
+	char text[1024], path[128];
+	key_path(path, sizeof(path), "a.pem");
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:app.test,0,SHA256:%s\n", path);
+	assert_valid(text);
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe2 = server=127.0.0.1:2626,key=k,sign=SHA1:%s\n", path);
+	assert_valid(text);
+
+	/* The host's view: the key is read (and dropped) as a check. */
+	key_path(path, sizeof(path), "none.pem");
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:app.test,0,SHA256:%s\n", path);
+	assert_invalid(text, ORIGIN ":4: subscribe-to: sign: ");
+	assert_invalid(text, "none.pem");
+	/* The in-jail check of a new config reads no key. */
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_cfg_ struct cfg *c =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(vsl_config_validate_own(c, &err), 0);
+
+	const char *bad[][2] = {
+	    {"ec.pem", "not an RSA key"}, {"junk.pem", "junk.pem"}, {"a.pub", "a.pub"}};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		key_path(path, sizeof(path), bad[i][0]);
+		snprintf(text, sizeof(text),
+			 HEAD SOCK "subscribe2 = server=127.0.0.1:2626,key=k,sign=SHA256:%s\n",
+			 path);
+		assert_invalid(text, ORIGIN ":4: subscribe2: sign: ");
+		assert_invalid(text, bad[i][1]);
+	}
+}
+END_TEST
+
+START_TEST(test_keyring)
+{
+	char text[1024], a[128], b[128];
+	key_path(a, sizeof(a), "a.pem");
+	key_path(b, sizeof(b), "b.pem");
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:%s\n"
+			   "domain = d.test\n"
+			   "subscribe2 = server=127.0.0.1:2626,key=two.test,sign=SHA1:%s\n"
+			   "subscribe-to = 127.0.0.1:2627:three.test,0,SHA256:%s\n"
+			   "subscribe-to = 127.0.0.1:2627:four.test\n",
+		 a, a, b);
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_cfg_ struct cfg *c =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
+	ck_assert_ptr_nonnull(c);
+	struct vsl_keyring r;
+	memset(&r, 0, sizeof(r));
+	ck_assert_msg(vsl_keyring_load(&r, c, &err) == 0, "%s", err_msg(err));
+	/* One key per distinct path, whatever the digests. */
+	ck_assert_uint_eq(r.n, 2);
+	const struct sign_key *ka = vsl_keyring_find(&r, a);
+	ck_assert_ptr_nonnull(ka);
+	ck_assert(sign_key_is_private(ka));
+	ck_assert_uint_eq(sign_key_bits(ka), 1024);
+	ck_assert_ptr_nonnull(vsl_keyring_find(&r, b));
+	ck_assert_ptr_ne(vsl_keyring_find(&r, b), ka);
+	ck_assert_ptr_null(vsl_keyring_find(&r, "/etc/none.pem"));
+	vsl_keyring_free(&r);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_ptr_null(vsl_keyring_find(&r, a));
+
+	/* A key that cannot be read names the line. */
+	key_path(b, sizeof(b), "none.pem");
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:%s\n"
+			   "subscribe2 = server=127.0.0.1:2626,key=two.test,sign=SHA1:%s\n",
+		 a, b);
+	_cleanup_cfg_ struct cfg *c2 =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
+	ck_assert_ptr_nonnull(c2);
+	ck_assert_int_eq(vsl_keyring_load(&r, c2, &err), -1);
+	ck_assert_msg(strstr(err_msg(err), ORIGIN ":5: subscribe2: ") != NULL, "%s", err_msg(err));
+	ck_assert_msg(strstr(err_msg(err), "none.pem") != NULL, "%s", err_msg(err));
+	ck_assert_uint_eq(r.n, 1); /* what was read stays, to be freed */
+	vsl_keyring_free(&r);
+}
+END_TEST
+
+/* The packet a signing target sends, as a router sees it. */
+static void assert_signed(const struct buf *b, const struct sign_key *pub, const EVP_MD *md,
+			  bool unsubscribe, uint64_t unix_time)
+{
+	struct subpkt back;
+	ck_assert_int_eq(subpkt_parse(b->data, b->len, &back), SUBPKT_OK);
+	ck_assert(back.unsubscribe == unsubscribe);
+	ck_assert(back.has_unix);
+	ck_assert_uint_eq(back.unix_time, unix_time);
+	ck_assert_uint_eq(back.sign.len, 128); /* RSA-1024 */
+	ck_assert_uint_eq(back.signed_len + 2 + 4 + 2 + 128, b->len - 4);
+	ck_assert_int_eq(
+	    sign_verify(pub, md, b->data + 4, back.signed_len, back.sign.p, back.sign.len), 1);
+}
+
+START_TEST(test_signed_packet)
+{
+	struct sign_key *priv = load_key("a.pem", true), *pub = load_key("a.pub", false);
+	struct sign_key *other = load_key("b.pub", false);
+	const EVP_MD *sha256 = sign_digest("SHA256", NULL), *sha1 = sign_digest("SHA1", NULL);
+	ck_assert_ptr_nonnull(sha256);
+	ck_assert_ptr_nonnull(sha1);
+	struct vsl_sub s = parse_ok(VSL_SUB_TO, "127.0.0.1:2626:app.test,0,SHA256:/k.pem");
+	struct subpkt p;
+	vsl_sub_fill(&s, NULL, "127.0.0.1:3031", NULL, &p);
+	_cleanup_buf_ struct buf plain = BUF_INIT;
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	ck_assert_int_gt(subpkt_build(&plain, &p), 0);
+
+	uint64_t last = 0;
+	_cleanup_err_ struct err *err = NULL;
+	ck_assert_int_gt(vsl_sub_build_signed(&b, &p, &last, 1700000000, priv, sha256, &err), 0);
+	ck_assert_uint_eq(last, 1700000000);
+	assert_signed(&b, pub, sha256, false, 1700000000);
+	/* uWSGI's vars in its order, then unix, then sign. */
+	ck_assert_int_eq(memcmp(b.data + 4, plain.data + 4, plain.len - 4), 0);
+	static const char unix_rec[] = "\x04\x00unix\x0a\x00"
+				       "1700000000";
+	ck_assert_int_eq(memcmp(b.data + plain.len, unix_rec, sizeof(unix_rec) - 1), 0);
+	/* Another key, another digest, an altered byte: refused. */
+	struct subpkt back;
+	ck_assert_int_eq(subpkt_parse(b.data, b.len, &back), SUBPKT_OK);
+	ck_assert_int_eq(
+	    sign_verify(other, sha256, b.data + 4, back.signed_len, back.sign.p, back.sign.len), 0);
+	ck_assert_int_eq(
+	    sign_verify(pub, sha1, b.data + 4, back.signed_len, back.sign.p, back.sign.len), 0);
+	b.data[10] ^= 1;
+	ck_assert_int_eq(
+	    sign_verify(pub, sha256, b.data + 4, back.signed_len, back.sign.p, back.sign.len), 0);
+
+	/* The unsubscribe is signed too, stamped a second ahead (uWSGI). */
+	p.unsubscribe = true;
+	ck_assert_int_gt(vsl_sub_build_signed(&b, &p, &last, 1700000005, priv, sha1, &err), 0);
+	assert_signed(&b, pub, sha1, true, 1700000006);
+	ck_assert_int_eq((unsigned char)b.data[3], 1);
+	ck_assert_uint_eq(last, 1700000006);
+
+	vsl_sub_clear(&s);
+	sign_key_free(priv);
+	sign_key_free(pub);
+	sign_key_free(other);
+}
+END_TEST
+
+START_TEST(test_unix_increases)
+{
+	uint64_t last = 0;
+	ck_assert_uint_eq(vsl_sub_next_unix(&last, 100), 100);
+	ck_assert_uint_eq(vsl_sub_next_unix(&last, 100), 101); /* the same second */
+	ck_assert_uint_eq(vsl_sub_next_unix(&last, 100), 102);
+	ck_assert_uint_eq(last, 102);
+	ck_assert_uint_eq(vsl_sub_next_unix(&last, 200), 200);
+	ck_assert_uint_eq(vsl_sub_next_unix(&last, 150), 201); /* the clock went back */
+
+	/* Two sends in the same second, then an unsubscribe and a subscribe
+	 * (a reload with unsubscribe-on-graceful-reload) in that second too. */
+	struct sign_key *priv = load_key("b.pem", true), *pub = load_key("b.pub", false);
+	const EVP_MD *md = sign_digest("sha256", NULL);
+	struct vsl_sub s = parse_ok(VSL_SUB_TWO, "server=127.0.0.1:2626,key=k,sign=sha256:/k");
+	struct subpkt p;
+	vsl_sub_fill(&s, NULL, "127.0.0.1:3031", NULL, &p);
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	_cleanup_err_ struct err *err = NULL;
+	last = 0;
+	uint64_t want[] = {1000, 1001, 1002, 1003};
+	bool unsub[] = {false, false, true, false};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		p.unsubscribe = unsub[i];
+		ck_assert_int_gt(vsl_sub_build_signed(&b, &p, &last, 1000, priv, md, &err), 0);
+		assert_signed(&b, pub, md, unsub[i], want[i]);
+	}
+
+	/* A packet that cannot be signed (too large with its signature) leaves
+	 * the counter alone. */
+	char big[3950];
+	memset(big, 'x', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	p.unsubscribe = false;
+	p.sni_key = subpkt_str_of(big);
+	_cleanup_buf_ struct buf plain = BUF_INIT;
+	ck_assert_int_gt(subpkt_build(&plain, &p), 0);
+	ck_assert_int_eq(vsl_sub_build_signed(&b, &p, &last, 2000, priv, md, &err), -1);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_uint_eq(last, 1003);
+
+	vsl_sub_clear(&s);
+	sign_key_free(priv);
+	sign_key_free(pub);
+}
+END_TEST
+
+/* ---- the keys a vassal may claim on the emperor's socket ---- */
+
+START_TEST(test_claims)
+{
+	const char *text = HEAD SOCK "domain = a.test\n"
+				     "subscribe-to = 127.0.0.1:2626:B.test\n"
+				     "subscribe-to = 127.0.0.1:2626:@/etc/keys.txt\n"
+				     "subscribe2 = server=127.0.0.1:2626,key=c\\,d.test\n"
+				     "domain = A.TEST\n"
+				     "subscribe-to = 127.0.0.1:2627:b.test,0,SHA1:/k.pem\n"
+				     "subscribe2 = server=/run/r.sock,key=e.test/mount\n";
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_cfg_ struct cfg *c =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
+	ck_assert_ptr_nonnull(c);
+	char *out[8];
+	int n = vsl_config_claims(c, out, ARRAY_SIZE(out), &err);
+	ck_assert_msg(n == 4, "%d: %s", n, err_msg(err));
+	/* File order, each once (case-insensitively), unescaped; key files
+	 * are not claimed. */
+	ck_assert_str_eq(out[0], "a.test");
+	ck_assert_str_eq(out[1], "B.test");
+	ck_assert_str_eq(out[2], "c,d.test");
+	ck_assert_str_eq(out[3], "e.test/mount");
+	for (int i = 0; i < n; i++)
+		free(out[i]);
+
+	ck_assert_int_eq(vsl_config_claims(c, out, 2, &err), -1);
+	ck_assert_msg(strstr(err_msg(err), ORIGIN ":7: subscribe2: more than 2 distinct keys") !=
+			  NULL,
+		      "%s", err_msg(err));
+	err_free(&err);
+
+	const char *none = HEAD SOCK "subscribe-freq = 3\n";
+	_cleanup_cfg_ struct cfg *c2 =
+	    cfg_parse_buf(ORIGIN, none, strlen(none), vsl_sections, 0, &err);
+	ck_assert_int_eq(vsl_config_claims(c2, out, ARRAY_SIZE(out), &err), 0);
+}
+END_TEST
+
 static Suite *vsub_suite(void)
 {
 	Suite *s = suite_create("vsub");
 	struct {
 		const char *name;
 		const TTest *test;
+		bool keys; /* with key files made in a temp dir */
 	} cases[] = {
-	    {"to_forms", test_to_forms},
-	    {"to_refusals", test_to_refusals},
-	    {"two_every_name", test_two_every_name},
-	    {"two_defaults_and_aliases", test_two_defaults_and_aliases},
-	    {"two_escapes", test_two_escapes},
-	    {"two_refusals", test_two_refusals},
-	    {"domain", test_domain},
-	    {"domain_validation", test_domain_validation},
-	    {"config_domains", test_config_domains},
-	    {"subscription_validation", test_subscription_validation},
-	    {"too_many_subscriptions", test_too_many_subscriptions},
-	    {"keyline", test_keyline},
-	    {"reference_vectors", test_reference_vectors},
-	    {"packet_domain", test_packet_domain},
-	    {"packet_subscribe2", test_packet_subscribe2},
+#define KEYED true
+	    {"to_forms", test_to_forms, false},
+	    {"to_refusals", test_to_refusals, false},
+	    {"two_every_name", test_two_every_name, false},
+	    {"two_defaults_and_aliases", test_two_defaults_and_aliases, false},
+	    {"two_escapes", test_two_escapes, false},
+	    {"two_refusals", test_two_refusals, false},
+	    {"domain", test_domain, false},
+	    {"domain_validation", test_domain_validation, false},
+	    {"config_domains", test_config_domains, false},
+	    {"subscription_validation", test_subscription_validation, false},
+	    {"too_many_subscriptions", test_too_many_subscriptions, false},
+	    {"keyline", test_keyline, false},
+	    {"reference_vectors", test_reference_vectors, false},
+	    {"packet_domain", test_packet_domain, false},
+	    {"packet_subscribe2", test_packet_subscribe2, false},
+	    {"sign_forms", test_sign_forms, false},
+	    {"sign_validation", test_sign_validation, KEYED},
+	    {"keyring", test_keyring, KEYED},
+	    {"signed_packet", test_signed_packet, KEYED},
+	    {"unix_increases", test_unix_increases, KEYED},
+	    {"claims", test_claims, false},
+#undef KEYED
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		TCase *tc = tcase_create(cases[i].name);
 		tcase_set_timeout(tc, 10);
+		if (cases[i].keys)
+			tcase_add_checked_fixture(tc, keys_setup, keys_teardown);
 		tcase_add_test(tc, cases[i].test);
 		suite_add_tcase(s, tc);
 	}
