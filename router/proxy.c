@@ -19,6 +19,12 @@
  * trickling bytes cannot hold a slot); an idle keep-alive connection closes
  * after http-keepalive-timeout; a request in progress fails after
  * http-timeout without progress on either side.
+ *
+ * A client of an `https` listener takes the same path: its handshake runs
+ * first (within the header timeout), then client_read/client_write go
+ * through its TLS session (tls.c) instead of recv/send, and a request whose
+ * Host wants client certificates is refused with 421 unless this session
+ * verified one for that very host.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -78,7 +78,8 @@ int rtr_http_request(struct rtr_client *c, struct buf *out)
 	else
 		rc |= buf_printf(out, "X-Forwarded-For: %s\r\n", c->peer_ip);
 	rc |= rtr_put_header(out, "X-Real-IP", 9, c->peer_ip, strlen(c->peer_ip));
-	rc |= buf_puts(out, "X-Forwarded-Proto: http\r\n");
+	rc |= buf_puts(out, rtr_tls_on(c) ? "X-Forwarded-Proto: https\r\n"
+				       : "X-Forwarded-Proto: http\r\n");
 	if (c->upgrade)
 		rc |= buf_puts(out, "Connection: upgrade\r\n");
 	if (c->req_body == BODY_SPOOL)
@@ -159,7 +160,10 @@ static void put_headers(struct upkt_writer *w, const struct rtr_client *c)
 	if (n > 0 && (size_t)n < sizeof(fwd))
 		put(w, "HTTP_X_FORWARDED_FOR", fwd, (size_t)n);
 	put(w, "HTTP_X_REAL_IP", c->peer_ip, strlen(c->peer_ip));
-	put(w, "HTTP_X_FORWARDED_PROTO", "http", 4);
+	if (rtr_tls_on(c))
+		put(w, "HTTP_X_FORWARDED_PROTO", "https", 5);
+	else
+		put(w, "HTTP_X_FORWARDED_PROTO", "http", 4);
 }
 
 int rtr_uwsgi_request(struct rtr_client *c, struct buf *out, uint8_t m1, uint8_t m2)
@@ -188,7 +192,16 @@ int rtr_uwsgi_request(struct rtr_client *c, struct buf *out, uint8_t m1, uint8_t
 	size_t hl = rtr_host_len(q->host, q->hostlen);
 	put(&w, "SERVER_NAME", hl ? q->host : c->local_ip, hl ? hl : strlen(c->local_ip));
 	put(&w, "SERVER_PORT", c->local_port, strlen(c->local_port));
-	put(&w, "UWSGI_SCHEME", "http", 4);
+	if (rtr_tls_on(c)) {
+		char dn[512];
+		size_t dl = rtr_tls_client_dn(c, dn, sizeof(dn));
+		put(&w, "UWSGI_SCHEME", "https", 5);
+		put(&w, "HTTPS", "on", 2);
+		if (dl > 0)
+			put(&w, "HTTPS_DN", dn, dl);
+	} else {
+		put(&w, "UWSGI_SCHEME", "http", 4);
+	}
 	put_headers(&w, c);
 	return upkt_end(&w) < 0 ? -1 : 0;
 }

@@ -42,12 +42,12 @@
 #include "core/log.h"
 #include "router/internal.h"
 
-#define CACHE_MAX 4096        /* SNI contexts kept */
+#define CACHE_MAX 4096 /* SNI contexts kept */
 #define CACHE_BUCKETS 4096
-#define HOST_MAX 253          /* a DNS name */
-#define FILE_MAX (1 << 20)    /* bytes of a certificate, key or CA file */
-#define RECHECK 1.0           /* seconds between two looks at a context's files */
-#define LOG_BURST 10          /* handshake failures logged per second */
+#define HOST_MAX 253	   /* a DNS name */
+#define FILE_MAX (1 << 20) /* bytes of a certificate, key or CA file */
+#define RECHECK 1.0	   /* seconds between two looks at a context's files */
+#define LOG_BURST 10	   /* handshake failures logged per second */
 #define VERIFY_DEPTH 8
 
 enum { F_CRT, F_KEY, F_CA, F__COUNT };
@@ -62,17 +62,17 @@ struct file_id {
 
 /* One certificate: a listener's default, or a host's from SNI. */
 struct tls_ent {
-	struct tls_ent *hnext;                 /* hash chain (cached hosts only) */
-	struct tls_ent *lru_prev, *lru_next;   /* most recently used first */
+	struct tls_ent *hnext;		     /* hash chain (cached hosts only) */
+	struct tls_ent *lru_prev, *lru_next; /* most recently used first */
 	enum rtr_tls_src src;
-	char host[HOST_MAX + 1];               /* lower-cased; "" for a default */
-	char *path[F__COUNT];                  /* owned; path[F_CA] NULL: no client certs */
-	struct file_id id[F__COUNT];           /* what the last build was tried from */
-	SSL_CTX *ctx;                          /* NULL: nothing usable */
-	bool has_ca;                           /* ctx verifies client certificates */
-	bool need_ca;                          /* the host wants client certificates,
-						* whether or not its ctx could be built */
-	double checked;                        /* ev_now of the last look at the files */
+	char host[HOST_MAX + 1];     /* lower-cased; "" for a default */
+	char *path[F__COUNT];	     /* owned; path[F_CA] NULL: no client certs */
+	struct file_id id[F__COUNT]; /* what the last build was tried from */
+	SSL_CTX *ctx;		     /* NULL: nothing usable */
+	bool has_ca;		     /* ctx verifies client certificates */
+	bool need_ca;		     /* the host wants client certificates,
+				      * whether or not its ctx could be built */
+	double checked;		     /* ev_now of the last look at the files */
 };
 
 struct rtr_tls_listener {
@@ -88,7 +88,7 @@ struct rtr_tls {
 	struct tls_ent *lru_head, *lru_tail;
 	size_t n_cached;
 	struct rtr_tls_stats st;
-	double log_window;                     /* handshake failure log rate limit */
+	double log_window; /* handshake failure log rate limit */
 	unsigned logged;
 	uint64_t suppressed;
 };
@@ -96,14 +96,14 @@ struct rtr_tls {
 struct rtr_tls_conn {
 	SSL *ssl;
 	struct rtr_tls_listener *l;
-	bool done;                             /* handshake complete */
-	bool dead;                             /* a fatal error: no more I/O */
-	bool notified;                         /* close_notify sent */
-	bool has_ca;                           /* the chosen context verifies client certs */
-	bool verified;                         /* ... and this client's verified */
+	bool done;     /* handshake complete */
+	bool dead;     /* a fatal error: no more I/O */
+	bool notified; /* close_notify sent */
+	bool has_ca;   /* the chosen context verifies client certs */
+	bool verified; /* ... and this client's verified */
 	enum rtr_tls_src src;
-	int hs_want, rd_want, wr_want;         /* EV_READ/EV_WRITE the session waits for */
-	char host[HOST_MAX + 1];               /* the SNI context's host; "" default */
+	int hs_want, rd_want, wr_want; /* EV_READ/EV_WRITE the session waits for */
+	char host[HOST_MAX + 1];       /* the SNI context's host; "" default */
 };
 
 /* ---- files ---- */
@@ -357,8 +357,9 @@ static void ent_clear(struct tls_ent *e)
 
 static const char *src_name(enum rtr_tls_src s)
 {
-	return s == RTR_TLS_SRC_SUBSCRIPTION ? "subscription" : s == RTR_TLS_SRC_SNI_DIR ? "sni-dir"
-											 : "default";
+	return s == RTR_TLS_SRC_SUBSCRIPTION ? "subscription"
+	       : s == RTR_TLS_SRC_SNI_DIR    ? "sni-dir"
+					     : "default";
 }
 
 /*
@@ -375,7 +376,8 @@ static void ent_refresh(struct rtr_tls *t, struct tls_ent *e, bool force)
 	struct file_id id[F__COUNT];
 	for (int i = 0; i < F__COUNT; i++)
 		file_stat(e->path[i], &id[i]);
-	bool ca = e->path[F_CA] != NULL && (e->src != RTR_TLS_SRC_SNI_DIR || file_exists(&id[F_CA]));
+	bool ca =
+	    e->path[F_CA] != NULL && (e->src != RTR_TLS_SRC_SNI_DIR || file_exists(&id[F_CA]));
 	e->need_ca = ca;
 	if (!force && e->ctx != NULL && memcmp(id, e->id, sizeof(id)) == 0)
 		return;
@@ -395,8 +397,9 @@ static void ent_refresh(struct rtr_tls *t, struct tls_ent *e, bool force)
 	SSL_CTX *ctx = ctx_build(t, e, ca, &err);
 	if (ctx == NULL) {
 		t->st.reload_failures++;
-		log_warn("router: TLS %s certificate%s%s: %s%s", src_name(e->src), e->host[0] ? " for " : "",
-			 e->host, err_msg(err), e->ctx ? "; the previous one stays in use" : "");
+		log_warn("router: TLS %s certificate%s%s: %s%s", src_name(e->src),
+			 e->host[0] ? " for " : "", e->host, err_msg(err),
+			 e->ctx ? "; the previous one stays in use" : "");
 		err_free(&err);
 		return;
 	}
@@ -511,7 +514,8 @@ static bool dir_name_ok(const char *h)
 	if (h[0] == '.' || h[0] == '\0' || strstr(h, "..") != NULL)
 		return false;
 	for (const char *p = h; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+		      *p == '-'))
 			return false;
 	return true;
 }
@@ -530,8 +534,8 @@ static bool norm_host(const char *name, size_t len, char *out)
 		char ch = name[i];
 		if (ch >= 'A' && ch <= 'Z')
 			ch = (char)(ch - 'A' + 'a');
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
-		      ch == '_'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '-' || ch == '_'))
 			return false;
 		out[i] = ch;
 	}
@@ -561,7 +565,8 @@ static struct tls_ent *host_entry(struct rtr_tls *t, const char *host)
 		char path[F__COUNT][RTR_PATH_MAX + HOST_MAX + 8];
 		static const char *const ext[F__COUNT] = {"crt", "key", "ca"};
 		for (int i = 0; i < F__COUNT; i++)
-			snprintf(path[i], sizeof(path[i]), "%s/%s.%s", r->cfg.sni_dir, host, ext[i]);
+			snprintf(path[i], sizeof(path[i]), "%s/%s.%s", r->cfg.sni_dir, host,
+				 ext[i]);
 		rc = ent_set(e, RTR_TLS_SRC_SNI_DIR, path[F_CRT], path[F_KEY], path[F_CA]);
 	}
 	if (rc < 0) {

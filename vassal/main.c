@@ -213,11 +213,8 @@ static int read_keys(struct vassal *v, struct err **err)
 {
 	if (vsl_keyring_load(&v->keys, v->conf->cfg, err) < 0)
 		return -1;
-	if (v->keys.n == 0)
-		return 0;
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return err_set(err, errno, "prctl(PR_SET_DUMPABLE)");
-	log_info("%zu signing key(s) read", v->keys.n);
+	if (v->keys.n > 0)
+		log_info("%zu signing key(s) read", v->keys.n);
 	return 0;
 }
 
@@ -245,6 +242,11 @@ static int setup(struct vassal *v, const struct opts *o, struct err **err)
 	jail_spec_free(&spec);
 	if (r < 0)
 		return -1;
+	/* The tenant's app runs as our uid: it must not ptrace us or read our
+	 * memory (signing keys) nor use our subscription socket. Changing
+	 * uid made us dumpable as fs.suid_dumpable says; be sure, always. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return err_set(err, errno, "prctl(PR_SET_DUMPABLE)");
 	/* As the tenant, inside the jail: key files, check files and the
 	 * notify socket are the tenant's. */
 	return vsl_sub_setup(v, o->subscribe_fd, err);
