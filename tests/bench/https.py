@@ -37,8 +37,9 @@ from procs import become_subreaper  # noqa: E402
 from router import (CONNS, LO, POOL, ROOT, ROUNDS, SECS, TICK, WARMUP_SECS,  # noqa: E402
                     WRK_THREADS, BenchError, Procs, Subscriber, build_backend, enter_netns,
                     fmt, med, parse_wrk, preflight, ratio, start_backend, sub_packet,
-                    tree_ticks, versions, wait_port)
+                    tree_ticks, versions)
 from router import PORT as RPORT  # noqa: E402
+import router  # noqa: E402
 
 HOST = "bench.test"
 PORT = {"ours_https": 19500, "ours_sub": 19501, "nginx_https": 19510}
@@ -81,66 +82,15 @@ def make_cert(tmp):
 
 
 def start_ours(procs, bin_dir, tmp, crt, key):
-    work = os.path.join(tmp, "imperium")
-    os.makedirs(os.path.join(work, "vassals.d"))
-    ini = os.path.join(work, "emperor.ini")
-    with open(ini, "w") as f:
-        f.write("[emperor]\n"
-                f"vassals = {work}/vassals.d\n"
-                f"run-dir = {work}/run\n"
-                f"https = {LO}:{PORT['ours_https']},{crt},{key}\n"
-                f"subscription-server = {LO}:{PORT['ours_sub']}\n"
-                f"http-backend-pool = {POOL}\n")
-    procs.start("imperium", [os.path.join(bin_dir, "emperor"), "-c", ini])
-    wait_port(PORT["ours_https"], "imperium's https listener", procs)
-
-
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {p}/client_body;
-    proxy_temp_path {p}/proxy;
-    fastcgi_temp_path {p}/fastcgi;
-    uwsgi_temp_path {p}/uwsgi;
-    scgi_temp_path {p}/scgi;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
-    upstream backend {{
-        server {lo}:{backend};
-        keepalive {pool};
-        keepalive_requests 1000000;
-    }}
-    server {{
-        listen {lo}:{port} ssl;
-        ssl_certificate {crt};
-        ssl_certificate_key {key};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / {{
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
-}}
-"""
+    router.start_ours(procs, bin_dir, tmp, listen=f"https = {LO}:{PORT['ours_https']},{crt},{key}",
+                      port=PORT["ours_https"], sub_port=PORT["ours_sub"])
 
 
 def start_nginx(procs, tmp, crt, key):
-    prefix = os.path.join(tmp, "nginx")
-    os.makedirs(prefix)
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(p=prefix, lo=LO, backend=RPORT["backend_http"],
-                                  port=PORT["nginx_https"], pool=POOL, crt=crt, key=key))
-    procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
-                          "-e", os.path.join(prefix, "error.log")])
-    wait_port(PORT["nginx_https"], "nginx", procs)
+    router.start_nginx(procs, tmp, port=PORT["nginx_https"],
+                       listen_extra=(f" ssl;\n        ssl_certificate {crt};\n"
+                                     f"        ssl_certificate_key {key};\n"
+                                     "        ssl_protocols TLSv1.2 TLSv1.3"))
 
 
 def verify(path, procs, crt, timeout=10):

@@ -207,7 +207,10 @@ def start_backend(procs, exe):
     wait_port(PORT["backend_uwsgi"], "backend", procs)
 
 
-def start_ours(procs, bin_dir, tmp):
+def start_ours(procs, bin_dir, tmp, listen=None, port=None, sub_port=None):
+    """Our emperor with one router listener: `listen` is its emperor.ini line
+    (default our `http` listener), `port` the port it opens."""
+    port = port or PORT["ours_http"]
     work = os.path.join(tmp, "imperium")
     os.makedirs(os.path.join(work, "vassals.d"))
     ini = os.path.join(work, "emperor.ini")
@@ -215,11 +218,11 @@ def start_ours(procs, bin_dir, tmp):
         f.write("[emperor]\n"
                 f"vassals = {work}/vassals.d\n"
                 f"run-dir = {work}/run\n"
-                f"http = {LO}:{PORT['ours_http']}\n"
-                f"subscription-server = {LO}:{PORT['ours_sub']}\n"
+                f"{listen or f'http = {LO}:{port}'}\n"
+                f"subscription-server = {LO}:{sub_port or PORT['ours_sub']}\n"
                 f"http-backend-pool = {POOL}\n")
     procs.start("imperium", [os.path.join(bin_dir, "emperor"), "-c", ini])
-    wait_port(PORT["ours_http"], "imperium's router", procs)
+    wait_port(port, "imperium's router", procs)
 
 
 NGINX_CONF = """\
@@ -244,7 +247,7 @@ http {{
         keepalive_requests 1000000;
     }}
     server {{
-        listen {lo}:{port};
+        listen {lo}:{port}{listen_extra};
         location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -255,16 +258,19 @@ http {{
 """
 
 
-def start_nginx(procs, tmp):
+def start_nginx(procs, tmp, port=None, listen_extra=""):
+    """nginx, 1 worker, proxying to the backend's HTTP port; `listen_extra`
+    ends its `listen` line (e.g. TLS directives)."""
+    port = port or PORT["nginx"]
     prefix = os.path.join(tmp, "nginx")
     os.makedirs(prefix)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(p=prefix, lo=LO, backend=PORT["backend_http"],
-                                  port=PORT["nginx"], pool=POOL))
+                                  port=port, pool=POOL, listen_extra=listen_extra))
     procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
                           "-e", os.path.join(prefix, "error.log")])
-    wait_port(PORT["nginx"], "nginx", procs)
+    wait_port(port, "nginx", procs)
 
 
 UWSGI_ARGS = ["--plugin", "corerouter,http", "--master", "--http", f"{LO}:{PORT['uwsgi_http']}",
