@@ -383,6 +383,44 @@ size_t rtr_tls_client_dn(const struct rtr_client *c, char *out, size_t cap);
 /* rtr_tls_stats - the counters (all zero without `https`). */
 void rtr_tls_stats(const struct rtr *r, struct rtr_tls_stats *out);
 
+/* tlswire.c: what tls.c reads of a client's bytes itself (the server_name
+ * and ALPN lists, host names from SNI or Host). Pure, no allocation. */
+#define RTR_TLSWIRE_HOST_MAX 253 /* bytes of a DNS name, without a trailing dot */
+
+/*
+ * rtr_tlswire_sni - the first host_name entry of a ClientHello's
+ * server_name extension body @p (@len bytes: a 2-byte list length, then
+ * entries of a type byte, a 2-byte length and the name). 1 with *name
+ * (pointing into @p) and *name_len set, which may be 0; 0 when the list has
+ * no host_name entry (or none at all); -1 when the list length is not
+ * @len - 2 or any entry is cut short or overruns the list.
+ */
+int rtr_tlswire_sni(const uint8_t *p, size_t len, const uint8_t **name, size_t *name_len);
+
+/*
+ * rtr_tlswire_alpn - pick http/1.1 from a client's ALPN protocol list @p
+ * (@len bytes of entries, each a length byte and that many bytes: the list
+ * as the select callback gets it, without its 2-byte length). 1 with *out
+ * pointing at the 8 bytes "http/1.1" in @p; 0 when it is not offered (h2
+ * alone); -1 for an empty list, an empty entry or one that overruns the
+ * list (RFC 7301 forbids both), wherever it is.
+ */
+int rtr_tlswire_alpn(const uint8_t *p, size_t len, const uint8_t **out);
+
+/*
+ * rtr_tlswire_host - @name (@len bytes: an SNI host_name, or a Host value
+ * without its port) lower-cased into @out without one trailing dot, NUL
+ * terminated. Its length (1..RTR_TLSWIRE_HOST_MAX), or -1 with @out "" when
+ * it cannot be a host name of ours: empty, longer, or a byte outside
+ * [A-Za-z0-9._-] (NUL included).
+ */
+int rtr_tlswire_host(const char *name, size_t len, char out[RTR_TLSWIRE_HOST_MAX + 1]);
+
+/* rtr_tlswire_dir_name_ok - whether a normalised host @h (@len bytes) may
+ * name sni-dir files (HOST.crt...): [a-z0-9.-] only, not empty, not
+ * starting with '.', no "..". */
+bool rtr_tlswire_dir_name_ok(const char *h, size_t len);
+
 /* response.c: move the node's response to the client. Returns true on
  * progress; sets c->resp_done, or c->abort / C_CLOSING on a broken node. */
 bool rtr_forward_response(struct rtr_client *c);

@@ -44,7 +44,7 @@
 
 #define CACHE_MAX 4096 /* SNI contexts kept */
 #define CACHE_BUCKETS 4096
-#define HOST_MAX 253	   /* a DNS name */
+#define HOST_MAX RTR_TLSWIRE_HOST_MAX
 #define FILE_MAX (1 << 20) /* bytes of a certificate, key or CA file */
 #define RECHECK 1.0	   /* seconds between two looks at a context's files */
 #define LOG_BURST 10	   /* handshake failures logged per second */
@@ -186,18 +186,10 @@ static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 {
 	(void)s;
 	(void)arg;
-	for (unsigned int i = 0; i < inlen;) {
-		unsigned int n = in[i];
-		if (n == 0 || n > inlen - i - 1)
-			break;
-		if (n == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0) {
-			*out = in + i + 1;
-			*outlen = 8;
-			return SSL_TLSEXT_ERR_OK;
-		}
-		i += 1 + n;
-	}
-	return SSL_TLSEXT_ERR_NOACK; /* h2 only: no ALPN rather than a failure */
+	if (rtr_tlswire_alpn(in, inlen, out) <= 0)
+		return SSL_TLSEXT_ERR_NOACK; /* h2 only: no ALPN rather than a failure */
+	*outlen = 8;			     /* *out is "http/1.1" */
+	return SSL_TLSEXT_ERR_OK;
 }
 
 /* The context was chosen in the ClientHello callback: acknowledge SNI. */
@@ -508,41 +500,6 @@ static int ent_set(struct tls_ent *e, enum rtr_tls_src src, const char *crt, con
 	return 1;
 }
 
-/* A name sni-dir may serve: [a-z0-9.-], not starting with '.', no "..". */
-static bool dir_name_ok(const char *h)
-{
-	if (h[0] == '.' || h[0] == '\0' || strstr(h, "..") != NULL)
-		return false;
-	for (const char *p = h; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-		      *p == '-'))
-			return false;
-	return true;
-}
-
-/*
- * @name (@len bytes, as the client sent it) lower-cased into @out without
- * one trailing dot. False when it cannot be a host name we serve.
- */
-static bool norm_host(const char *name, size_t len, char *out)
-{
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0 || len > HOST_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '-' || ch == '_'))
-			return false;
-		out[i] = ch;
-	}
-	out[len] = '\0';
-	return true;
-}
-
 /*
  * The cached entry for @host (normalised): its pool's trusted subscription
  * paths first, then sni-dir. NULL when neither has one for it (or ENOMEM).
@@ -553,7 +510,7 @@ static struct tls_ent *host_entry(struct rtr_tls *t, const char *host)
 	struct rtr *r = t->r;
 	struct rtr_pool *p = rtr_table_find(r->table, host, strlen(host));
 	bool sub = p != NULL && p->sni_crt != NULL && p->sni_key != NULL;
-	if (!sub && (r->cfg.sni_dir[0] == '\0' || !dir_name_ok(host)))
+	if (!sub && (r->cfg.sni_dir[0] == '\0' || !rtr_tlswire_dir_name_ok(host, strlen(host))))
 		return NULL;
 	struct tls_ent *e = cache_get(t, host);
 	if (e == NULL)
@@ -668,27 +625,15 @@ void rtr_tls_conn_free(struct rtr_client *c)
 }
 
 /* The SNI host name of a ClientHello (RFC 6066 server_name, first
- * host_name entry): its bytes and length, or 0 when there is none. */
-static size_t hello_sni(SSL *s, const unsigned char **name)
+ * host_name entry) normalised into @host; false when there is none. */
+static bool hello_sni(SSL *s, char host[HOST_MAX + 1])
 {
-	const unsigned char *p;
-	size_t len;
-	if (SSL_client_hello_get0_ext(s, TLSEXT_TYPE_server_name, &p, &len) != 1 || len < 2)
-		return 0;
-	size_t list = (size_t)p[0] << 8 | p[1];
-	if (list != len - 2)
-		return 0;
-	for (size_t i = 2; i + 3 <= len;) {
-		size_t n = (size_t)p[i + 1] << 8 | p[i + 2];
-		if (n > len - i - 3)
-			return 0;
-		if (p[i] == TLSEXT_NAMETYPE_host_name) {
-			*name = p + i + 3;
-			return n;
-		}
-		i += 3 + n;
-	}
-	return 0;
+	const unsigned char *p, *name;
+	size_t len, n;
+	if (SSL_client_hello_get0_ext(s, TLSEXT_TYPE_server_name, &p, &len) != 1 ||
+	    rtr_tlswire_sni(p, len, &name, &n) <= 0)
+		return false;
+	return rtr_tlswire_host((const char *)name, n, host) > 0;
 }
 
 /* Use @ctx for the rest of the handshake, verification settings included
@@ -709,11 +654,9 @@ static int client_hello_cb(SSL *s, int *al, void *arg)
 	if (c == NULL || c->tls == NULL)
 		return SSL_CLIENT_HELLO_SUCCESS;
 	struct rtr_tls_conn *tc = c->tls;
-	const unsigned char *name = NULL;
-	size_t len = hello_sni(s, &name);
 	char host[HOST_MAX + 1];
 	struct tls_ent *e = NULL;
-	if (len > 0 && norm_host((const char *)name, len, host))
+	if (hello_sni(s, host))
 		e = host_entry(t, host);
 	if (e != NULL && e->ctx != NULL) {
 		switch_ctx(s, e->ctx);
@@ -934,7 +877,7 @@ bool rtr_tls_misdirected(struct rtr_client *c, const char *host, size_t len)
 	if (tc == NULL)
 		return false;
 	char h[HOST_MAX + 1];
-	if (!norm_host(host, len, h))
+	if (rtr_tlswire_host(host, len, h) < 0)
 		return false; /* an IP literal or no name of ours: nothing to protect */
 	struct tls_ent *e = host_entry(tc->l->t, h);
 	if (e == NULL || !e->need_ca)
