@@ -65,7 +65,9 @@ struct ctl_workers {
 /* Fixed fd layout of a freshly spawned vassal process. */
 #define CTL_FD_CONTROL 3
 #define CTL_FD_CONFIG 4
-#define CTL_FD_LISTEN0 5     /* listening sockets follow, in `socket` order */
+#define CTL_FD_LISTEN0 5     /* listening sockets follow, in `socket` order, then the
+			      * subscription socket (--subscribe-fd), then one read-only
+			      * fd per signing key file (--sign-key PATH=FD) */
 
 /* ctl_send - send one message (code + optional text). Returns 0 or -1. */
 int ctl_send(int fd, uint8_t code, const char *msg, size_t len);

@@ -598,12 +598,12 @@ struct sign_key *sign_key_parse(const void *text, size_t len, bool private_key, 
 	return k;
 }
 
-/* Read at most SIGN_FILE_MAX + 1 bytes, so a file that grew is seen as too large. */
-static ssize_t read_bounded(int fd, unsigned char *p, size_t cap)
+/* Up to @cap bytes of @fd from its start (EINTR retried); -1 with errno. */
+static ssize_t pread_all(int fd, unsigned char *p, size_t cap)
 {
 	size_t len = 0;
 	while (len < cap) {
-		ssize_t n = read(fd, p + len, cap - len);
+		ssize_t n = pread(fd, p + len, cap - len, (off_t)len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -615,14 +615,8 @@ static ssize_t read_bounded(int fd, unsigned char *p, size_t cap)
 	return (ssize_t)len;
 }
 
-struct sign_key *sign_key_load(const char *path, bool private_key, struct err **err)
+struct sign_key *sign_key_load_fd(int fd, const char *path, bool private_key, struct err **err)
 {
-	/* Symlinks are followed; O_NONBLOCK so a FIFO does not wait for a writer. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		err_set(err, errno, "%s: cannot open", path);
-		return NULL;
-	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		err_set(err, errno, "%s: cannot stat", path);
@@ -641,17 +635,30 @@ struct sign_key *sign_key_load(const char *path, bool private_key, struct err **
 		err_set(err, ENOMEM, "%s", path);
 		return NULL;
 	}
+	/* One byte more than allowed, so a file that grew is seen as too large. */
+	ssize_t n = pread_all(fd, text, SIGN_FILE_MAX + 1);
+	size_t len = n > 0 ? (size_t)n : 0;
 	struct sign_key *k = NULL;
-	ssize_t n = read_bounded(fd, text, SIGN_FILE_MAX + 1);
 	if (n < 0)
 		err_set(err, errno, "%s: cannot read", path);
-	else if (n > SIGN_FILE_MAX)
+	else if (len > SIGN_FILE_MAX)
 		err_set(err, EFBIG, "%s: larger than %d bytes", path, SIGN_FILE_MAX);
 	else
-		k = sign_key_parse(text, (size_t)n, private_key, path, err);
-	OPENSSL_cleanse(text, n > 0 ? (size_t)n : 0);
+		k = sign_key_parse(text, len, private_key, path, err);
+	OPENSSL_cleanse(text, len);
 	free(text);
 	return k;
+}
+
+struct sign_key *sign_key_load(const char *path, bool private_key, struct err **err)
+{
+	/* Symlinks are followed; O_NONBLOCK so a FIFO does not wait for a writer. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		err_set(err, errno, "%s: cannot open", path);
+		return NULL;
+	}
+	return sign_key_load_fd(fd, path, private_key, err);
 }
 
 void sign_key_free(struct sign_key *k)

@@ -44,6 +44,12 @@ const EVP_MD *sign_digest(const char *name, struct err **err);
 struct sign_key *sign_key_load(const char *path, bool private_key, struct err **err);
 
 /*
+ * sign_key_load_fd - the same from @fd, already open on @path (which names it
+ * in errors), read from its start whatever its offset; @fd stays open.
+ */
+struct sign_key *sign_key_load_fd(int fd, const char *path, bool private_key, struct err **err);
+
+/*
  * sign_key_parse - the same from @len bytes at @text (not NUL-terminated);
  * @what names the source in errors.
  */

@@ -5,6 +5,9 @@
  * config into an O_TMPFILE file (no path, so no race and nothing left
  * behind), makes a control socketpair and two log pipes, then clones with
  * the vassal's namespace flags (clone3, or clone where the kernel lacks it).
+ * It also opens, as root and in the host's view, each key file the
+ * vassal signs with: the vassal reads its keys from those descriptors, as
+ * its own root may be an unprivileged host uid (a user namespace).
  * The child only arranges its descriptors into the fixed layout of
  * core/ctl.h and execs the vassal program, which builds the jail itself.
  * If exec fails the child says why on the control channel.
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <grp.h>
 #include <sys/wait.h>
@@ -30,6 +34,13 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+
+/* Key files opened for one spawn, and their `PATH=FD` arguments. */
+struct sign_fds {
+	int fds[VSL_MAX_SUBSCRIPTIONS];
+	char *args[VSL_MAX_SUBSCRIPTIONS]; /* owned */
+	size_t n;
+};
 
 static void on_ctl(struct ev_loop *loop, ev_io *w, int revents);
 static void on_stdout(struct ev_loop *loop, ev_io *w, int revents);
@@ -67,6 +78,7 @@ struct child_fds {
 	int sub;   /* the vassal's end of its subscription socket */
 	const int *socks;
 	size_t n_socks;
+	const struct sign_fds *keys;
 };
 
 /* In the child: move descriptors into the layout of core/ctl.h. Sources are
@@ -74,12 +86,15 @@ struct child_fds {
 static int arrange_fds(const struct child_fds *f)
 {
 	/* targets: 0 devnull, 1 out, 2 err, 3 ctl, 4 cfg, 5.. sockets, then
-	 * the subscription socket */
-	int src[6 + VSL_MAX_SOCKETS] = {f->devnull, f->out, f->err, f->ctl, f->cfg};
+	 * the subscription socket, then the key files */
+	int src[6 + VSL_MAX_SOCKETS + VSL_MAX_SUBSCRIPTIONS] = {f->devnull, f->out, f->err, f->ctl,
+								f->cfg};
 	size_t n = 5 + f->n_socks;
 	for (size_t i = 0; i < f->n_socks; i++)
 		src[5 + i] = f->socks[i];
 	src[n++] = f->sub;
+	for (size_t i = 0; i < f->keys->n; i++)
+		src[n++] = f->keys->fds[i];
 	int base = (int)n + 16;
 	for (size_t i = 0; i < n; i++)
 		if ((src[i] = fcntl(src[i], F_DUPFD, base)) < 0)
@@ -206,8 +221,65 @@ static void attach_subscriptions(struct emp_vassal *v, int fd)
 	}
 }
 
-/* The vassal program's arguments: 13 fixed words, two per server, NULL. */
-#define ARGV_MAX (13 + 2 * RTR_MAX_LISTEN + 1)
+static void sign_fds_close(struct sign_fds *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		close(k->fds[i]);
+		free(k->args[i]);
+	}
+	k->n = 0;
+}
+
+/* One key file, as sign_key_load opens it: following symlinks, not waiting
+ * on a FIFO, and only a regular file. */
+static int open_key(const char *path, struct err **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return err_set(err, errno, "sign key %s: cannot open", path);
+	if (fstat(fd, &st) < 0)
+		return err_set(err, errno, "sign key %s: cannot stat", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, 0, "sign key %s: not a regular file", path);
+	return steal_fd(&fd);
+}
+
+/*
+ * Open every key file the vassal signs with (the config validated them;
+ * they are opened again for each spawn, so a replaced file is the one
+ * read), each to become fd @first + i in the vassal, named by
+ * `--sign-key PATH=FD`. Returns 0, or -1 with *err and nothing left open.
+ */
+static int sign_fds_open(struct emp_vassal *v, struct sign_fds *k, size_t first, struct err **err)
+{
+	char *paths[VSL_MAX_SUBSCRIPTIONS];
+	k->n = 0;
+	int n = vsl_config_sign_keys(v->cfg, paths, ARRAY_SIZE(paths), err);
+	int r = n < 0 ? -1 : 0;
+	for (int i = 0; i < n && r == 0; i++) {
+		int fd = open_key(paths[i], err);
+		char *arg = NULL;
+		if (fd < 0) {
+			r = -1;
+		} else if (asprintf(&arg, "%s=%zu", paths[i], first + k->n) < 0) {
+			close(fd);
+			r = err_set(err, ENOMEM, "sign key %s", paths[i]);
+		} else {
+			k->fds[k->n] = fd;
+			k->args[k->n++] = arg;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	if (r < 0)
+		sign_fds_close(k);
+	return r;
+}
+
+/* The vassal program's arguments: 13 fixed words, two per server and per
+ * key file, NULL. */
+#define ARGV_MAX (13 + 2 * RTR_MAX_LISTEN + 2 * VSL_MAX_SUBSCRIPTIONS + 1)
 
 /*
  * The vassal's command line. `--local-server` names each subscription
@@ -216,7 +288,7 @@ static void attach_subscriptions(struct emp_vassal *v, int fd)
  * its own it could not reach them).
  */
 static void vassal_argv(struct emp_vassal *v, char **argv, char *ns, char *nsocks, char *nsub,
-			char *stage)
+			char *stage, const struct sign_fds *keys)
 {
 	const struct rtr_config *rc = &v->emp->cfg.rtr;
 	char *fixed[] = {v->emp->cfg.vassal_bin,
@@ -241,12 +313,20 @@ static void vassal_argv(struct emp_vassal *v, char **argv, char *ns, char *nsock
 		argv[n++] = "--local-server";
 		argv[n++] = (char *)rc->subs[i].text;
 	}
+	for (size_t i = 0; i < keys->n; i++) {
+		argv[n++] = "--sign-key";
+		argv[n++] = keys->args[i];
+	}
 	argv[n] = NULL;
 }
 
 int emp_spawn(struct emp_vassal *v, struct err **err)
 {
 	if (emp_vassal_bind(v, err) < 0)
+		return -1;
+	/* The key files become the fds after the subscription socket. */
+	__attribute__((cleanup(sign_fds_close))) struct sign_fds keys = {.n = 0};
+	if (sign_fds_open(v, &keys, CTL_FD_LISTEN0 + v->n_socks + 1, err) < 0)
 		return -1;
 	_cleanup_close_ int cfgfd = config_fd(v, err);
 	if (cfgfd < 0)
@@ -276,9 +356,9 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 	snprintf(nsocks, sizeof(nsocks), "%zu", v->n_socks);
 	snprintf(nsub, sizeof(nsub), "%zu", (size_t)CTL_FD_LISTEN0 + v->n_socks);
 	char *argv[ARGV_MAX];
-	vassal_argv(v, argv, ns, nsocks, nsub, stage);
+	vassal_argv(v, argv, ns, nsocks, nsub, stage, &keys);
 	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
-			      cfgfd, sub[1], v->sock_fds, v->n_socks};
+			      cfgfd, sub[1], v->sock_fds, v->n_socks, &keys};
 	pid_t emperor = getpid();
 	pid_t pid = clone_child(v->clone_flags);
 	if (pid == 0)

@@ -123,14 +123,26 @@ struct vsl_keyring {
 	size_t n;
 };
 
+/* A key file the emperor opened for the vassal: `--sign-key PATH=FD`. */
+struct vsl_key_fd {
+	const char *path; /* borrowed: the argument */
+	int fd;		  /* read-only, a regular file; the caller closes it */
+};
+
 /*
  * vsl_keyring_load - read the private key of every distinct KEYFILE of the
- * subscriptions of validated config @c into @r (empty before). Runs before
- * the jail: the paths are the host's and the files may be root's alone.
- * Returns 0, or -1 with *err "FILE:LINE: KEY: why" (@r then holds the keys
- * read so far: free it).
+ * subscriptions of validated config @c into @r (empty before), each from
+ * its descriptor among @fds (@n_fds, distinct paths), which the emperor
+ * opened as root in the host's view: the vassal's own root may not read the
+ * file (a user namespace), and the jail may hide it. Reads each from its
+ * start, bounded to SIGN_FILE_MAX, and wipes the text. Borrows the fds.
+ * Returns 0, or -1 with *err "FILE:LINE: KEY: sign: PATH: why" (no
+ * descriptor for PATH, not a regular file, too large, not an RSA private
+ * key), or "--sign-key PATH: not a signing key of FILE" when a descriptor
+ * is left over. @r then holds the keys read so far: free it.
  */
-int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, struct err **err);
+int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, const struct vsl_key_fd *fds,
+		     size_t n_fds, struct err **err);
 
 /* vsl_keyring_find - the key read from @path, or NULL. */
 const struct sign_key *vsl_keyring_find(const struct vsl_keyring *r, const char *path);

@@ -4,11 +4,13 @@
  * namespaces with a fixed fd layout (core/ctl.h): 0 /dev/null, 1 and 2 pipes
  * to the emperor's log, 3 the control channel, 4 the resolved config, 5.. the
  * listening sockets, then (with --subscribe-fd) a datagram socket connected
- * to the emperor's subscription server. Startup, in order: read the
- * arguments, check the fds, parse and validate the config, read the
- * subscriptions' signing keys (host paths, still root; the process becomes
- * non-dumpable once it holds one, so the tenant's app, running as the same
- * user, can neither ptrace it nor read its memory), build the jail
+ * to the emperor's subscription server, then one read-only descriptor per
+ * signing key file (--sign-key PATH=FD, in that order), which the emperor
+ * opened as root. Startup, in order: read the arguments, check the fds,
+ * parse and validate the config, read the subscriptions' signing keys from
+ * those descriptors and close them (the process becomes non-dumpable once
+ * it holds one, so the tenant's app, running as the same user, can neither
+ * ptrace it nor read its memory), build the jail
  * (jail_build), run the `exec-as-root` hooks while still privileged, lock the
  * jail down (jail_lockdown), set up the subscriptions as the tenant
  * (subscribe.c), then hand over to the loop (loop.c) which runs the
@@ -46,11 +48,14 @@ struct opts {
 	int subscribe_fd;				  /* -1: none */
 	struct addr local_servers[VSL_MAX_LOCAL_SERVERS]; /* --local-server */
 	size_t n_local_servers;
+	char *sign_args[VSL_MAX_SIGN_KEYS];	   /* --sign-key PATH=FD, as given */
+	struct vsl_key_fd keys[VSL_MAX_SIGN_KEYS]; /* ... parsed: fds follow the others */
+	size_t n_keys;
 };
 
 #define USAGE                                                                                      \
 	"usage: vassal --name NAME --origin PATH --namespaces FLAGS --listen-fds N "               \
-	"--stage-dir DIR [--subscribe-fd N [--local-server ADDR]...]"
+	"--stage-dir DIR [--subscribe-fd N [--local-server ADDR]...] [--sign-key PATH=FD]..."
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -79,6 +84,30 @@ static int add_local_server(struct opts *o, const char *text, struct err **err)
 	return 0;
 }
 
+/*
+ * `--sign-key PATH=FD` (split at the last '='): the key files follow the
+ * other fds, one each, in the order given; PATH is absolute and named once.
+ * The path is cut from its argument in place.
+ */
+static int parse_sign_keys(struct opts *o, struct err **err)
+{
+	unsigned next =
+	    o->subscribe_fd >= 0 ? (unsigned)o->subscribe_fd + 1 : CTL_FD_LISTEN0 + o->n_listen;
+	for (size_t i = 0; i < o->n_keys; i++, next++) {
+		char *arg = o->sign_args[i];
+		char *eq = strrchr(arg, '=');
+		unsigned fd;
+		if (eq == NULL || arg[0] != '/' || parse_uint(eq + 1, next, &fd) < 0 || fd != next)
+			return err_set(err, 0, "--sign-key '%s': expected /PATH=%u", arg, next);
+		*eq = '\0';
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(o->keys[j].path, arg) == 0)
+				return err_set(err, 0, "--sign-key %s: given twice", arg);
+		o->keys[i] = (struct vsl_key_fd){arg, (int)fd};
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 {
 	static const struct option longopts[] = {
@@ -89,6 +118,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 	    {"stage-dir", required_argument, NULL, 's'},
 	    {"subscribe-fd", required_argument, NULL, 'S'},
 	    {"local-server", required_argument, NULL, 'L'},
+	    {"sign-key", required_argument, NULL, 'K'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *ns = NULL, *nfds = NULL, *sfd = NULL;
@@ -119,6 +149,12 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 			if (add_local_server(o, optarg, err) < 0)
 				return -1;
 			break;
+		case 'K':
+			if (o->n_keys >= VSL_MAX_SIGN_KEYS)
+				return err_set(err, 0, "--sign-key: more than %d",
+					       VSL_MAX_SIGN_KEYS);
+			o->sign_args[o->n_keys++] = optarg;
+			break;
 		default:
 			return err_set(err, 0, USAGE);
 		}
@@ -138,31 +174,43 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 			       want);
 	if (sfd != NULL)
 		o->subscribe_fd = (int)want;
-	return 0;
+	return parse_sign_keys(o, err);
 }
 
-/* The inherited fds must be there; none may leak into hooks or the app. */
-static int check_fds(unsigned n_listen, int subscribe_fd, struct err **err)
+/*
+ * The inherited fds must be there, each of its kind (sockets, the config
+ * and key files regular files), and no more: the layout must be the one
+ * the arguments describe. None may leak into hooks or the app.
+ */
+static int check_fds(const struct opts *o, struct err **err)
 {
-	int end = subscribe_fd >= 0 ? subscribe_fd + 1 : CTL_FD_LISTEN0 + (int)n_listen;
+	int socks_end =
+	    o->subscribe_fd >= 0 ? o->subscribe_fd + 1 : CTL_FD_LISTEN0 + (int)o->n_listen;
+	int end = socks_end + (int)o->n_keys;
 	for (int fd = CTL_FD_CONTROL; fd < end; fd++) {
 		struct stat st;
 		if (fstat(fd, &st) < 0)
 			return err_set(err, errno, "inherited fd %d", fd);
-		if (fd != CTL_FD_CONFIG && !S_ISSOCK(st.st_mode))
+		if (fd != CTL_FD_CONFIG && fd < socks_end && !S_ISSOCK(st.st_mode))
 			return err_set(err, ENOTSOCK, "inherited fd %d", fd);
+		if (fd >= socks_end && !S_ISREG(st.st_mode))
+			return err_set(err, EINVAL,
+				       "inherited fd %d (--sign-key): not a regular file", fd);
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 			return err_set(err, errno, "inherited fd %d", fd);
 	}
+	if (fcntl(end, F_GETFD) >= 0)
+		return err_set(err, EBADF, "inherited fd %d: not in the layout the arguments give",
+			       end);
 	int type = 0;
 	socklen_t len = sizeof(type);
-	if (subscribe_fd < 0)
+	if (o->subscribe_fd < 0)
 		return 0;
-	if (getsockopt(subscribe_fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return err_set(err, errno, "--subscribe-fd %d", subscribe_fd);
+	if (getsockopt(o->subscribe_fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return err_set(err, errno, "--subscribe-fd %d", o->subscribe_fd);
 	if (type != SOCK_DGRAM)
 		return err_set(err, EPROTOTYPE, "--subscribe-fd %d: not a datagram socket",
-			       subscribe_fd);
+			       o->subscribe_fd);
 	return 0;
 }
 
@@ -202,30 +250,40 @@ static int jail_up(const struct cfg *c, const struct jail_spec *spec, struct err
 }
 
 /*
- * The subscriptions' private keys: read now, as root and in the host's
- * view, since the jail hides the files and the tenant may not read them;
- * kept in this process alone. Once it holds one, the process is no longer
- * dumpable: no core file, and the tenant's app (same user) can neither
- * ptrace it nor open its /proc/PID/mem. It still reads its own /proc/self
- * and its workers' /proc entries (they exec, which makes them dumpable).
+ * The subscriptions' private keys: read now, before the jail, from the
+ * descriptors the emperor opened as root in the host's view (our own root
+ * may be an unprivileged host uid, and the jail hides the files), then the
+ * descriptors are closed; the keys are kept in this process alone. Once it
+ * holds one, the process is no longer dumpable: no core file, and the
+ * tenant's app (same user) can neither ptrace it nor open its
+ * /proc/PID/mem. It still reads its own /proc/self and its workers' /proc
+ * entries (they exec, which makes them dumpable).
  */
-static int read_keys(struct vassal *v, struct err **err)
+static int read_keys(struct vassal *v, struct opts *o, struct err **err)
 {
-	if (vsl_keyring_load(&v->keys, v->conf->cfg, err) < 0)
+	int r = vsl_keyring_load(&v->keys, v->conf->cfg, o->keys, o->n_keys, err);
+	for (size_t i = 0; i < o->n_keys; i++) {
+		close(o->keys[i].fd);
+		o->keys[i].fd = -1;
+	}
+	if (r < 0)
 		return -1;
 	if (v->keys.n > 0)
 		log_info("%zu signing key(s) read", v->keys.n);
 	return 0;
 }
 
-static int setup(struct vassal *v, const struct opts *o, struct err **err)
+static int setup(struct vassal *v, struct opts *o, struct err **err)
 {
-	if (check_fds(o->n_listen, o->subscribe_fd, err) < 0)
+	if (check_fds(o, err) < 0)
 		return -1;
 	struct cfg *c = cfg_parse_fd(CTL_FD_CONFIG, o->origin, vsl_sections, CFG_RAW, err);
 	if (c == NULL)
 		return -1;
-	if (vsl_config_validate(c, o->clone_flags, err) < 0) {
+	/* The emperor validated the file in the host's view, key files
+	 * included; here the keys come from its descriptors (read_keys) and
+	 * the jail keys are checked by jail_spec_from_cfg below. */
+	if (vsl_config_validate_own(c, err) < 0) {
 		cfg_free(c);
 		return -1;
 	}
@@ -236,7 +294,7 @@ static int setup(struct vassal *v, const struct opts *o, struct err **err)
 	memset(&spec, 0, sizeof(spec));
 	if (jail_spec_from_cfg(v->conf->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
 		return -1;
-	int r = read_keys(v, err);
+	int r = read_keys(v, o, err);
 	if (r == 0)
 		r = jail_up(v->conf->cfg, &spec, err);
 	jail_spec_free(&spec);

@@ -5,8 +5,9 @@
  * `subscribe2`) parsed into what the vassal announces: pure functions, used
  * by the emperor to validate a file and by the vassal program to build its
  * packets. Forms and names follow uWSGI's; see PROTOCOL.md. Also the
- * signing side: the vassal's table of private keys, read before its jail,
- * and the stamping and signing of one packet.
+ * signing side: the key files a config names (which the emperor opens for
+ * the vassal), the vassal's table of private keys, read from those
+ * descriptors before its jail, and the stamping and signing of one packet.
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -14,7 +15,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "core/addr.h"
 #include "core/cfg.h"
@@ -425,40 +428,118 @@ void vsl_sub_fill(const struct vsl_sub *s, const char *key, const char *address,
 
 /* ---- signing ---- */
 
-int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, struct err **err)
+/*
+ * Entry @i of @c as a signed subscription: 1 with *s filled (clear it), 0
+ * when it signs nothing (or is no subscription), -1 with *err "FILE:LINE:
+ * KEY: why".
+ */
+static int signed_entry(const struct cfg *c, size_t i, struct vsl_sub *s, struct err **err)
+{
+	const struct cfg_entry *e = &c->entries[i];
+	enum vsl_sub_kind kind;
+	if (!vsl_sub_kind_of(e->key, &kind))
+		return 0;
+	if (vsl_sub_parse(kind, e->value, s, err) < 0) {
+		err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
+		return -1;
+	}
+	if (s->sign_key != NULL)
+		return 1;
+	vsl_sub_clear(s);
+	return 0;
+}
+
+static bool path_among(char *const *paths, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+int vsl_config_sign_keys(const struct cfg *c, char **out, size_t max, struct err **err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct vsl_sub s;
+		int r = signed_entry(c, i, &s, err);
+		bool held = r > 0;
+		if (held && !path_among(out, n, s.sign_key)) {
+			if (n >= max)
+				r = cfg_error(c, &c->entries[i], err, "more than %zu signing keys",
+					      max);
+			else if ((out[n] = strdup(s.sign_key)) == NULL)
+				r = cfg_error(c, &c->entries[i], err, "sign key: out of memory");
+			else
+				n++;
+		}
+		if (held)
+			vsl_sub_clear(&s);
+		if (r < 0) {
+			while (n > 0)
+				free(out[--n]);
+			return -1;
+		}
+	}
+	return (int)n;
+}
+
+static const struct vsl_key_fd *fd_of(const struct vsl_key_fd *fds, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fds[i].path, path) == 0)
+			return &fds[i];
+	return NULL;
+}
+
+/* The key of @path into @r, from its descriptor among @fds. */
+static int keyring_add(struct vsl_keyring *r, const char *path, const struct vsl_key_fd *fds,
+		       size_t n_fds, struct err **err)
+{
+	const struct vsl_key_fd *f = fd_of(fds, n_fds, path);
+	struct vsl_sign_key *k = &r->keys[r->n];
+	if (r->n >= VSL_MAX_SIGN_KEYS)
+		return err_set(err, 0, "more than %d signing keys", VSL_MAX_SIGN_KEYS);
+	if (f == NULL)
+		return err_set(err, EBADF, "sign: %s: no descriptor from the emperor (--sign-key)",
+			       path);
+	if ((k->path = strdup(path)) == NULL)
+		return err_set(err, ENOMEM, "sign key");
+	if ((k->key = sign_key_load_fd(f->fd, path, true, err)) == NULL) {
+		free(k->path);
+		k->path = NULL;
+		err_prefix(err, "sign");
+		return -1;
+	}
+	r->n++;
+	return 0;
+}
+
+int vsl_keyring_load(struct vsl_keyring *r, const struct cfg *c, const struct vsl_key_fd *fds,
+		     size_t n_fds, struct err **err)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cfg_entry *e = &c->entries[i];
-		enum vsl_sub_kind kind;
 		struct vsl_sub s;
-		if (!vsl_sub_kind_of(e->key, &kind))
+		int rc = signed_entry(c, i, &s, err);
+		if (rc <= 0) {
+			if (rc < 0)
+				return -1;
 			continue;
-		if (vsl_sub_parse(kind, e->value, &s, err) < 0) {
-			err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
-			return -1;
 		}
-		int rc = 0;
-		if (s.sign_key != NULL && vsl_keyring_find(r, s.sign_key) == NULL) {
-			struct vsl_sign_key *k = &r->keys[r->n];
-			if (r->n >= VSL_MAX_SIGN_KEYS)
-				rc =
-				    err_set(err, 0, "more than %d signing keys", VSL_MAX_SIGN_KEYS);
-			else if ((k->path = strdup(s.sign_key)) == NULL)
-				rc = err_set(err, ENOMEM, "sign key");
-			else if ((k->key = sign_key_load(s.sign_key, true, err)) == NULL) {
-				free(k->path);
-				k->path = NULL;
-				rc = -1;
-			} else {
-				r->n++;
-			}
-		}
+		if (vsl_keyring_find(r, s.sign_key) == NULL)
+			rc = keyring_add(r, s.sign_key, fds, n_fds, err);
 		vsl_sub_clear(&s);
 		if (rc < 0) {
 			err_prefix(err, "%s:%u: %s", c->origin, e->line, e->key);
 			return -1;
 		}
 	}
+	/* Descriptors name distinct paths: one left over names no key of @c. */
+	for (size_t i = 0; i < n_fds; i++)
+		if (vsl_keyring_find(r, fds[i].path) == NULL)
+			return err_set(err, 0, "--sign-key %s: not a signing key of %s",
+				       fds[i].path, c->origin);
 	return 0;
 }
 

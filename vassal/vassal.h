@@ -63,6 +63,15 @@ int vsl_config_domains(const struct cfg *c, const char **out, size_t max, struct
  */
 int vsl_config_claims(const struct cfg *c, char **out, size_t max, struct err **err);
 
+/*
+ * vsl_config_sign_keys - the distinct KEYFILE paths of the signed
+ * subscriptions of validated config @c, in file order, at most @max: the
+ * files the emperor opens, as root, for the vassal at each spawn. @out[i]
+ * are owned copies (free each). Returns the count, or -1 with *err
+ * "FILE:LINE: KEY: why" and nothing left in @out.
+ */
+int vsl_config_sign_keys(const struct cfg *c, char **out, size_t max, struct err **err);
+
 /* vsl_proc_rss - resident set size of @pid in bytes (/proc/PID/statm), as
  * the vassal reads its workers' and the emperor its vassals'. Returns 0, or
  * -1 with errno. */

@@ -6,11 +6,14 @@
 # keys named after each key; our vassals (uWSGI python apps, no network
 # namespace of their own, so they reach the routers on loopback) sign with
 # `subscribe-to = SERVER:KEY,0,DIGEST:KEYFILE` or subscribe2's `sign=`:
-# a PEM key (mode 0600, root's: read before the vassal drops to nobody),
-# SHA1, an OpenSSH-format key, and a wrong key, which uWSGI refuses. Then a
-# jailed vassal in its own network namespace subscribes to the emperor's
-# own subscription server at 127.0.0.1: unreachable from its namespace, so
-# being served proves its packets came through the emperor's socket.
+# a PEM key (mode 0600, root's: the emperor opens it and the vassal reads
+# it from that descriptor before it drops to nobody), SHA1, an
+# OpenSSH-format key, and a wrong key, which uWSGI refuses; a vassal in a
+# user namespace, whose root could not open that key, signs with it too, and
+# a key file gone at a respawn is a clear spawn error. Then a jailed vassal
+# in its own network namespace subscribes to the emperor's own subscription
+# server at 127.0.0.1: unreachable from its namespace, so being served
+# proves its packets came through the emperor's socket.
 . "$(dirname "$0")/lib.sh"
 trap 'kill_bg; cleanup' EXIT
 
@@ -30,6 +33,7 @@ pub a.pem sha256.test
 pub a.pem twosign.test
 pub a.pem sha1.test
 pub a.pem wrong.test # wrong.test signs with b.pem
+pub a.pem userns.test
 ssh-keygen -e -m pkcs8 -f "$T/keys/ssh.pub" >"$T/pub/ssh.test.pem"
 check "the OpenSSH private key is in OpenSSH's own format" \
 	grep -q "BEGIN OPENSSH PRIVATE KEY" "$T/keys/ssh"
@@ -53,7 +57,8 @@ def application(env, start_response):
 PY
 
 # uw_vassal NAME PORT SUBSCRIPTION...: a uWSGI python app on the socket the
-# emperor binds, as nobody, without fs or net namespaces.
+# emperor binds, as nobody, without fs or net namespaces ($UW_CLONE: other
+# namespaces than ipc,uts,pid).
 uw_vassal() {
 	local name=$1 port=$2
 	shift 2
@@ -61,7 +66,7 @@ uw_vassal() {
 		echo "[vassal]"
 		echo "exec = /usr/bin/uwsgi --plugin python3 --socket fd://3 --wsgi-file $T/app.py --master --processes 1 --die-on-term"
 		echo "socket = 127.0.0.1:$port"
-		echo "use-clone = ipc,uts,pid"
+		echo "use-clone = ${UW_CLONE:-ipc,uts,pid}"
 		echo "subscribe-freq = 2"
 		printf '%s\n' "$@"
 	} >"$T/vassals.d/.$name.tmp"
@@ -122,6 +127,34 @@ emperor_cli stop s256 >/dev/null
 check "a signed unsubscribe removes the node from uWSGI" \
 	wait_for 5 grep -q "sha256.test => marking 127.0.0.1:18731 as failed" "$T/uwsgi256.log"
 
+# ---- a user namespace ----
+# With `user` the vassal's root is 65533 on the host (its tenant is nobody):
+# it cannot open a.pem (0600 root, in a 0700 directory). The emperor opens
+# each key file as root when it spawns the vassal and passes the descriptor.
+check "the vassal's root on the host cannot read the key" \
+	setpriv --reuid=65533 --regid=65533 --clear-groups sh -c "! cat $T/keys/a.pem 2>/dev/null"
+install -m 600 "$T/keys/a.pem" "$T/keys/u.pem"
+UW_CLONE=ipc,uts,pid,user uw_vassal usr 18736 \
+	"subscribe-to = 127.0.0.1:$((R256 + 1)):userns.test,0,SHA256:$T/keys/u.pem"
+check "a user-namespace vassal signing with a root-only key runs" wait_for 10 is_state usr running
+upid=$(vassal_pid usr)
+check "it has a user namespace of its own" \
+	bash -c "u=\$(readlink /proc/$upid/ns/user) && [ \"\$u\" != \"\$(readlink /proc/self/ns/user)\" ]"
+check "it read its key from the emperor's descriptor" log_has "\[usr\] 1 signing key(s) read"
+uapp=$(app_pid usr | head -n 1)
+check "neither it nor its app holds a descriptor of the key file" \
+	bash -c "ls /proc/$upid/fd /proc/${uapp:-0}/fd >/dev/null && ! ls -l /proc/$upid/fd /proc/$uapp/fd | grep -q 'keys/u.pem'"
+check "user namespace: uWSGI takes its signed subscription" wait_for 10 served "$R256" userns.test
+# Each spawn opens the key files anew: one gone is a clear spawn error, and
+# the vassal comes back once it is there again.
+mv "$T/keys/u.pem" "$T/keys/u.pem.away"
+kill -KILL "$upid"
+check "a key file gone at respawn: the spawn fails naming it" \
+	wait_for 10 log_has "vassal usr: cannot spawn: sign key $T/keys/u.pem: cannot open: No such file"
+mv "$T/keys/u.pem.away" "$T/keys/u.pem"
+check "back once the key file is there again" \
+	wait_for 15 bash -c "[ \"\$(vassal_pid usr)\" != $upid ] && is_state usr running"
+
 # ---- the local route ----
 # A jailed vassal in its own network namespace: 127.0.0.1:OWN+1 there is
 # not the emperor's, so only the emperor's socket can carry its packets.
@@ -148,9 +181,9 @@ emperor_cli stop local >/dev/null
 check "stopped, its local keys are gone at once" \
 	wait_for 2 router_eval 'sub("local.test") is None and sub("plain-local.test") is None'
 
-# In a user namespace the vassal's root is nobody on the host (jail/idmap.c):
-# it reads a key that nobody may read (the limit of reading keys in the
-# vassal); non-dumpable, it still builds its jail and serves.
+# A jailed user-namespace vassal (jail/idmap.c) with a key that only nobody
+# may read: the emperor's descriptor serves it too; non-dumpable, the
+# vassal still builds its jail and serves.
 install -m 600 -o 65534 "$T/keys/a.pem" "$T/nobody.pem"
 jailed_vassal userns 18761 "use-clone = ipc,uts,fs,pid,net,user" "uid = 1234" "gid = 1234" \
 	"subscribe2 = server=127.0.0.1:$((OWN + 1)),key=userns.test,proto=http,sign=SHA256:$T/nobody.pem"

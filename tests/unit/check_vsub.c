@@ -7,13 +7,16 @@
  * validator sees them (file:line:key), key file lines, and the packets:
  * uWSGI's captured reference vectors, and byte equality with subpkt_build
  * of the struct a target should announce. Signing: DIGEST:KEYFILE in both
- * forms, the host-side key check of the validator, the keyring read before
+ * forms, the host-side key check of the validator, the key files the
+ * emperor opens for a vassal, the keyring read from those descriptors before
  * the jail, signed packets that verify with the public key, and `unix`
  * stamps that strictly increase. And the keys a vassal may claim on the
  * emperor's socket.
  */
 #include "tests/unit/unit.h"
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -643,6 +646,21 @@ static void keys_teardown(void)
 	rmdir(key_dir);
 }
 
+/* A read-only descriptor of @path, as the emperor opens a key file. */
+static int open_ro(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void assert_err(const struct err *err, const char *needle)
+{
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err_msg(err), needle) != NULL, "'%s' lacks '%s'", err_msg(err),
+		      needle);
+}
+
 static struct sign_key *load_key(const char *name, bool private_key)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -772,7 +790,8 @@ START_TEST(test_keyring)
 	ck_assert_ptr_nonnull(c);
 	struct vsl_keyring r;
 	memset(&r, 0, sizeof(r));
-	ck_assert_msg(vsl_keyring_load(&r, c, &err) == 0, "%s", err_msg(err));
+	struct vsl_key_fd fds[] = {{b, open_ro(b)}, {a, open_ro(a)}};
+	ck_assert_msg(vsl_keyring_load(&r, c, fds, 2, &err) == 0, "%s", err_msg(err));
 	/* One key per distinct path, whatever the digests. */
 	ck_assert_uint_eq(r.n, 2);
 	const struct sign_key *ka = vsl_keyring_find(&r, a);
@@ -786,20 +805,132 @@ START_TEST(test_keyring)
 	ck_assert_uint_eq(r.n, 0);
 	ck_assert_ptr_null(vsl_keyring_find(&r, a));
 
-	/* A key that cannot be read names the line. */
-	key_path(b, sizeof(b), "none.pem");
-	snprintf(text, sizeof(text),
-		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:%s\n"
-			   "subscribe2 = server=127.0.0.1:2626,key=two.test,sign=SHA1:%s\n",
-		 a, b);
-	_cleanup_cfg_ struct cfg *c2 =
-	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
-	ck_assert_ptr_nonnull(c2);
-	ck_assert_int_eq(vsl_keyring_load(&r, c2, &err), -1);
-	ck_assert_msg(strstr(err_msg(err), ORIGIN ":5: subscribe2: ") != NULL, "%s", err_msg(err));
-	ck_assert_msg(strstr(err_msg(err), "none.pem") != NULL, "%s", err_msg(err));
+	/* A key that came without a descriptor names the line. */
+	ck_assert_int_eq(vsl_keyring_load(&r, c, fds + 1, 1, &err), -1);
+	assert_err(err, ORIGIN ":7: subscribe-to: sign: ");
+	assert_err(err, "b.pem: no descriptor from the emperor");
 	ck_assert_uint_eq(r.n, 1); /* what was read stays, to be freed */
 	vsl_keyring_free(&r);
+	err_free(&err);
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		close(fds[i].fd);
+}
+END_TEST
+
+/* One key file, signed with, as a config and its keyring's result. */
+static int load_one(const char *path, int fd, const char *extra, struct err **err)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:%s\n", path);
+	_cleanup_cfg_ struct cfg *c =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, err);
+	ck_assert_ptr_nonnull(c);
+	struct vsl_keyring r;
+	memset(&r, 0, sizeof(r));
+	struct vsl_key_fd fds[] = {{path, fd}, {extra, -1}};
+	int rc = vsl_keyring_load(&r, c, fds, extra != NULL ? 2 : 1, err);
+	if (rc == 0) {
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert(sign_key_is_private(vsl_keyring_find(&r, path)));
+	}
+	vsl_keyring_free(&r);
+	return rc;
+}
+
+START_TEST(test_keyring_descriptors)
+{
+	_cleanup_err_ struct err *err = NULL;
+	char a[128], path[128];
+	key_path(a, sizeof(a), "a.pem");
+
+	/* Only the descriptor is read: the path may be gone (or unreadable to
+	 * the vassal), and the file is read from its start. */
+	int fd = open_ro(a);
+	ck_assert_int_gt(lseek(fd, 0, SEEK_END), 0);
+	key_path(path, sizeof(path), "gone.pem");
+	ck_assert_int_eq(link(a, path), 0);
+	int gone = open_ro(path);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_msg(load_one(path, gone, NULL, &err) == 0, "%s", err_msg(err));
+	ck_assert_msg(load_one(a, fd, NULL, &err) == 0, "%s", err_msg(err));
+	close(gone);
+
+	/* A descriptor naming no key of the config. */
+	ck_assert_int_eq(load_one(a, fd, "/etc/other.pem", &err), -1);
+	assert_err(err, "--sign-key /etc/other.pem: not a signing key of " ORIGIN);
+	err_free(&err);
+	close(fd);
+
+	/* What sign_key_load refuses, refused from a descriptor too. */
+	const char *bad[][2] = {{"ec.pem", "not an RSA key"}, {"a.pub", "a.pub"}};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		key_path(path, sizeof(path), bad[i][0]);
+		fd = open_ro(path);
+		ck_assert_int_eq(load_one(path, fd, NULL, &err), -1);
+		assert_err(err, ORIGIN ":4: subscribe-to: sign: ");
+		assert_err(err, bad[i][1]);
+		err_free(&err);
+		close(fd);
+	}
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(load_one("/k.pem", p[0], NULL, &err), -1);
+	assert_err(err, ORIGIN ":4: subscribe-to: sign: /k.pem: not a regular file");
+	err_free(&err);
+	close(p[0]);
+	close(p[1]);
+
+	/* Larger than a key file may be. */
+	key_path(path, sizeof(path), "big.pem");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, SIGN_FILE_MAX + 1), 0);
+	ck_assert_int_eq(load_one(path, fd, NULL, &err), -1);
+	assert_err(err, "big.pem: larger than 65536 bytes");
+	close(fd);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_config_sign_keys)
+{
+	const char *text =
+	    HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:/k/b.pem\n"
+		      "domain = d.test\n"
+		      "subscribe2 = server=127.0.0.1:2626,key=two.test,sign=SHA1:/k/a.pem\n"
+		      "subscribe-to = 127.0.0.1:2627:three.test,0,SHA1:/k/b.pem\n"
+		      "subscribe-to = 127.0.0.1:2627:four.test\n"
+		      "subscribe2 = server=127.0.0.1:2626,key=five.test,sign=SHA1:/k/c\\,1.pem\n";
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_cfg_ struct cfg *c =
+	    cfg_parse_buf(ORIGIN, text, strlen(text), vsl_sections, 0, &err);
+	ck_assert_ptr_nonnull(c);
+	char *out[8];
+	/* Distinct paths, in file order, whatever the digests. */
+	int n = vsl_config_sign_keys(c, out, ARRAY_SIZE(out), &err);
+	ck_assert_msg(n == 3, "%d: %s", n, err_msg(err));
+	ck_assert_str_eq(out[0], "/k/b.pem");
+	ck_assert_str_eq(out[1], "/k/a.pem");
+	ck_assert_str_eq(out[2], "/k/c,1.pem");
+	for (int i = 0; i < n; i++)
+		free(out[i]);
+
+	ck_assert_int_eq(vsl_config_sign_keys(c, out, 1, &err), -1);
+	assert_err(err, ORIGIN ":6: subscribe2: more than 1 signing keys");
+	err_free(&err);
+
+	const char *none = HEAD SOCK "subscribe-to = 127.0.0.1:2627:four.test\n";
+	_cleanup_cfg_ struct cfg *c2 =
+	    cfg_parse_buf(ORIGIN, none, strlen(none), vsl_sections, 0, &err);
+	ck_assert_int_eq(vsl_config_sign_keys(c2, out, ARRAY_SIZE(out), &err), 0);
+
+	const char *bad = HEAD SOCK "subscribe-to = 127.0.0.1:2626:one.test,0,SHA256:/k/b.pem\n"
+				    "subscribe-to = 127.0.0.1:2626:x,0,SHA256:k.pem\n";
+	_cleanup_cfg_ struct cfg *c3 =
+	    cfg_parse_buf(ORIGIN, bad, strlen(bad), vsl_sections, 0, &err);
+	ck_assert_int_eq(vsl_config_sign_keys(c3, out, ARRAY_SIZE(out), &err), -1);
+	assert_err(err, ORIGIN ":5: subscribe-to: sign key 'k.pem': not an absolute path");
 }
 END_TEST
 
@@ -982,6 +1113,8 @@ static Suite *vsub_suite(void)
 	    {"sign_forms", test_sign_forms, false},
 	    {"sign_validation", test_sign_validation, KEYED},
 	    {"keyring", test_keyring, KEYED},
+	    {"keyring_descriptors", test_keyring_descriptors, KEYED},
+	    {"config_sign_keys", test_config_sign_keys, false},
 	    {"signed_packet", test_signed_packet, KEYED},
 	    {"unix_increases", test_unix_increases, KEYED},
 	    {"claims", test_claims, false},
