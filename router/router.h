@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The router, as the emperor sees it: a uWSGI-compatible subscription server
- * feeding a node table, and an HTTP front end routing each request's Host to
- * a live node of that key, all on the emperor's libev loop. Its settings are
- * keys of [emperor]; the emperor hands each vassal a datagram socket whose
- * packets may only claim that vassal's own `domain` keys.
+ * (signatures checked where key files say so) feeding a node table, and HTTP
+ * and HTTPS front ends routing each request's Host to a live node of that
+ * key, all on the emperor's libev loop. Its settings are keys of [emperor];
+ * the emperor hands each vassal a datagram socket whose packets may only
+ * claim the keys that vassal's file declares.
  */
 #ifndef ROUTER_ROUTER_H
 #define ROUTER_ROUTER_H
