@@ -40,6 +40,11 @@ const char *const rtr_config_keys[] = {
 	"subscriptions-sign-counters",
 	"https",
 	"sni-dir",
+	"fastrouter",
+	"fastrouter-subscription-server",
+	"fastrouter-force-key",
+	"rawrouter",
+	"sslrouter",
 	NULL,
 };
 
@@ -69,7 +74,8 @@ void rtr_config_defaults(struct rtr_config *rc)
 
 bool rtr_config_enabled(const struct rtr_config *rc)
 {
-	return rc->n_http > 0 || rc->n_subs > 0 || rc->n_https > 0;
+	return rc->n_http > 0 || rc->n_subs > 0 || rc->n_https > 0 || rc->n_fast > 0 ||
+	       rc->n_raw > 0 || rc->n_ssl > 0;
 }
 
 static int add_addr(const struct cfg *f, const struct cfg_entry *e, struct addr *arr, size_t *n,
@@ -131,6 +137,21 @@ static int read_path(const struct cfg *f, const struct cfg_entry *e, const char 
 	return 1;
 }
 
+/* A subscription key: 1..SUBPKT_KEY_MAX bytes, none blank or control. */
+static int read_key(const struct cfg *f, const struct cfg_entry *e, const char *k, char *out,
+		    size_t cap, struct err **err)
+{
+	size_t n = strlen(k);
+	bool ok = n > 0 && n <= SUBPKT_KEY_MAX && n < cap;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)k[i] > 0x20 && k[i] != 0x7f;
+	if (!ok)
+		return cfg_error(f, e, err, "key '%s': expected 1..%d bytes, none blank or control",
+				 k, SUBPKT_KEY_MAX);
+	memcpy(out, k, n + 1);
+	return 1;
+}
+
 /* DIGEST:DIR */
 static int read_sign_check(struct rtr_config *rc, const struct cfg *f, const struct cfg_entry *e,
 			   struct err **err)
@@ -156,13 +177,13 @@ static int read_sign_check(struct rtr_config *rc, const struct cfg *f, const str
 	return 1;
 }
 
-/* ADDR,CERT,KEY */
-static int read_https(struct rtr_config *rc, const struct cfg *f, const struct cfg_entry *e,
-		      struct err **err)
+/* ADDR,CERT,KEY into @arr[*n] (`https`, `sslrouter`) */
+static int read_https(struct rtr_https *arr, size_t *n, const struct cfg *f,
+		      const struct cfg_entry *e, struct err **err)
 {
-	if (rc->n_https >= RTR_MAX_LISTEN)
+	if (*n >= RTR_MAX_LISTEN)
 		return cfg_error(f, e, err, "given more than %d times", RTR_MAX_LISTEN);
-	struct rtr_https *h = &rc->https[rc->n_https];
+	struct rtr_https *h = &arr[*n];
 	const char *c1 = strchr(e->value, ',');
 	const char *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
 	if (c2 == NULL || strchr(c2 + 1, ',') != NULL)
@@ -183,7 +204,34 @@ static int read_https(struct rtr_config *rc, const struct cfg *f, const struct c
 		0 ||
 	    read_path(f, e, "KEY", c2 + 1, strlen(c2 + 1), h->key, sizeof(h->key), err) < 0)
 		return -1;
-	rc->n_https++;
+	(*n)++;
+	return 1;
+}
+
+/* An address, then (for `rawrouter`) an optional ",KEY". */
+static int read_raw(struct rtr_config *rc, const struct cfg *f, const struct cfg_entry *e,
+		    struct err **err)
+{
+	if (rc->n_raw >= RTR_MAX_LISTEN)
+		return cfg_error(f, e, err, "given more than %d times", RTR_MAX_LISTEN);
+	struct rtr_raw *w = &rc->raw[rc->n_raw];
+	const char *comma = strchr(e->value, ',');
+	size_t al = comma ? (size_t)(comma - e->value) : strlen(e->value);
+	char a[ADDR_TEXT_MAX];
+	if (al == 0 || al >= sizeof(a))
+		return cfg_error(f, e, err, "ADDR: expected 1..%zu bytes", sizeof(a) - 1);
+	memcpy(a, e->value, al);
+	a[al] = '\0';
+	struct err *sub = NULL;
+	if (addr_parse(a, &w->addr, &sub) < 0) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	const char *key = comma ? comma + 1 : a;
+	if (read_key(f, e, key, w->key, sizeof(w->key), err) < 0)
+		return -1;
+	rc->n_raw++;
 	return 1;
 }
 
@@ -193,7 +241,8 @@ int rtr_config_read(struct rtr_config *rc, const struct cfg *f, const struct cfg
 	const char *k = e->key;
 	if (!strcmp(k, "http"))
 		return add_addr(f, e, rc->http, &rc->n_http, RTR_MAX_LISTEN, false, err);
-	if (!strcmp(k, "subscription-server") || !strcmp(k, "http-subscription-server"))
+	if (!strcmp(k, "subscription-server") || !strcmp(k, "http-subscription-server") ||
+	    !strcmp(k, "fastrouter-subscription-server"))
 		return add_addr(f, e, rc->subs, &rc->n_subs, RTR_MAX_LISTEN, true, err);
 	if (!strcmp(k, "resubscribe"))
 		return add_addr(f, e, rc->resub, &rc->n_resub, RTR_MAX_RESUB, true, err);
@@ -254,7 +303,15 @@ int rtr_config_read(struct rtr_config *rc, const struct cfg *f, const struct cfg
 	if (!strcmp(k, "subscriptions-sign-counters"))
 		return read_uint(f, e, 16, 10000000, &rc->sign_counters, err);
 	if (!strcmp(k, "https"))
-		return read_https(rc, f, e, err);
+		return read_https(rc->https, &rc->n_https, f, e, err);
+	if (!strcmp(k, "sslrouter"))
+		return read_https(rc->ssl, &rc->n_ssl, f, e, err);
+	if (!strcmp(k, "fastrouter"))
+		return add_addr(f, e, rc->fast, &rc->n_fast, RTR_MAX_LISTEN, false, err);
+	if (!strcmp(k, "fastrouter-force-key"))
+		return read_key(f, e, e->value, rc->fast_force_key, sizeof(rc->fast_force_key), err);
+	if (!strcmp(k, "rawrouter"))
+		return read_raw(rc, f, e, err);
 	if (!strcmp(k, "sni-dir"))
 		return read_path(f, e, "DIR", e->value, strlen(e->value), rc->sni_dir,
 				 sizeof(rc->sni_dir), err);

@@ -265,6 +265,27 @@ void rtr_sigcheck_sweep(struct rtr_sigcheck *s, int64_t now);
  * counts) as a JSON object value. */
 void rtr_sigcheck_json(const struct rtr_sigcheck *s, struct json *j);
 
+/* uwsgireq.c: the head of a uwsgi request packet, as a fastrouter reads it
+ * (nginx's uwsgi_pass, uWSGI's own routers): header and vars, before the body. */
+struct rtr_uwsgi_req {
+	uint8_t modifier1, modifier2; /* of the packet's header */
+	size_t head_len;              /* 4 + the vars' size: where the body starts */
+	struct subpkt_str key;        /* UWSGI_FASTROUTER_KEY, else HTTP_HOST, else
+				       * SERVER_NAME; len 0 when none is there */
+	struct subpkt_str path_info;  /* PATH_INFO; len 0 when absent */
+	uint64_t content_length;      /* CONTENT_LENGTH; 0 when absent */
+};
+
+/*
+ * rtr_uwsgi_req_parse - parse the head at @p (@len bytes received so far)
+ * without allocating; strings point into @p. Returns >0 (= out->head_len)
+ * when the whole head is there and valid, 0 when more bytes are needed (and
+ * the head can still fit @max_head), <0 when it is invalid or larger than
+ * @max_head, with *why a short static reason ("a var runs past the header's size"...).
+ */
+int rtr_uwsgi_req_parse(const void *p, size_t len, size_t max_head, struct rtr_uwsgi_req *out,
+			const char **why);
+
 /* subserver.c */
 int rtr_subserver_open(struct rtr *r, struct rtr_listener *l, struct err **err);
 void rtr_subserver_start(struct rtr *r, struct rtr_listener *l);

@@ -20,6 +20,7 @@
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/subpkt.h"
 
 #define RTR_MAX_LISTEN 16
 #define RTR_MAX_RESUB 16
@@ -33,7 +34,13 @@ struct rtr_sign_dir {
 	char dir[RTR_PATH_MAX];             /* absolute */
 };
 
-/* `https = ADDR,CERT,KEY` */
+/* `rawrouter = ADDR[,KEY]` */
+struct rtr_raw {
+	struct addr addr;
+	char key[SUBPKT_KEY_MAX + 1];       /* the key of every connection: KEY, else ADDR as written */
+};
+
+/* `https = ADDR,CERT,KEY`, and `sslrouter = ADDR,CERT,KEY` */
 struct rtr_https {
 	struct addr addr;
 	char crt[RTR_PATH_MAX];             /* PEM certificate (chain), the default one */
@@ -71,6 +78,13 @@ struct rtr_config {
 	struct rtr_https https[RTR_MAX_LISTEN]; /* `https` */
 	size_t n_https;
 	char sni_dir[RTR_PATH_MAX];             /* `sni-dir`; "" = none */
+	struct addr fast[RTR_MAX_LISTEN];       /* `fastrouter` */
+	size_t n_fast;
+	char fast_force_key[SUBPKT_KEY_MAX + 1]; /* `fastrouter-force-key`; "" = none */
+	struct rtr_raw raw[RTR_MAX_LISTEN];     /* `rawrouter` */
+	size_t n_raw;
+	struct rtr_https ssl[RTR_MAX_LISTEN];   /* `sslrouter` */
+	size_t n_ssl;
 };
 
 /* The [emperor] keys the router reads, NULL-terminated. */
