@@ -20,7 +20,8 @@ DEB_PKGS := gcc make pkg-config libev-dev libnl-3-dev libnl-route-3-dev libcap-d
 # The vassal's pure parts (config checks, policies, /proc readers) are in the
 # library too: the emperor validates with them and the unit tests call them.
 VSL_LIB   := vassal/config.c vassal/subspec.c vassal/wcfg.c vassal/cheaper.c vassal/procfs.c
-LIB_SRC   := $(wildcard core/*.c) $(wildcard jail/*.c) $(wildcard router/*.c) $(VSL_LIB)
+LIB_SRC   := $(wildcard core/*.c) $(wildcard jail/*.c) $(wildcard router/*.c) $(wildcard tuntap/*.c) \
+	     $(VSL_LIB)
 EMP_SRC   := $(wildcard emperor/*.c)
 VSL_SRC   := $(filter-out $(VSL_LIB),$(wildcard vassal/*.c))
 UNIT_SRC  := $(wildcard tests/unit/check_*.c)
