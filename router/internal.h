@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Shared inside router/: the router's context, its listeners, the local
- * vassal sockets, and the two halves of a proxied request (the client
- * connection and its backend connection). Every watcher is embedded in the
+ * vassal sockets, the two halves of a proxied request (the client
+ * connection and its backend connection), and the stream front ends
+ * (fastrouter, rawrouter, sslrouter). Every watcher is embedded in the
  * struct that owns it.
  */
 #ifndef ROUTER_INTERNAL_H
@@ -64,6 +65,30 @@ static inline int rtr_put_header(struct buf *b, const char *n, size_t nl, const 
 	return 0;
 }
 
+/* The stream front ends (stats index). */
+enum rtr_skind { RTR_S_FAST, RTR_S_RAW, RTR_S_SSL, RTR_S__COUNT };
+
+/* How a stream connection ended (stats). */
+enum rtr_sclose {
+	RTR_SC_DONE,            /* both directions finished, or a peer reset once connected */
+	RTR_SC_BAD_HEAD,        /* fastrouter: a bad uwsgi head; sslrouter: a failed handshake */
+	RTR_SC_UNKNOWN_KEY,     /* no key, or no pool for it */
+	RTR_SC_NO_NODE,         /* a pool without a live node (or, fastrouter, an http node) */
+	RTR_SC_CONNECT_FAILED,  /* every node tried failed to connect (http-retries) */
+	RTR_SC_TIMEOUT,         /* head/handshake not in time, or no progress for http-timeout */
+	RTR_SC__COUNT
+};
+
+struct rtr_stream_stats {
+	uint64_t accepted;
+	uint64_t active;
+	uint64_t refused_at_limit;  /* accepts paused by a listener of this kind */
+	uint64_t connect_failures;  /* connects to a node that failed (each try) */
+	uint64_t closed[RTR_SC__COUNT];
+	uint64_t bytes_in;          /* from clients (decrypted for sslrouter) */
+	uint64_t bytes_out;         /* to clients */
+};
+
 /* Why the subscription server dropped or refused a packet (stats). */
 enum rtr_drop {
 	RTR_DROP_MALFORMED = 0, /* + subpkt_drop reason, see sub_drops[] */
@@ -83,13 +108,30 @@ enum rtr_drop {
 
 struct rtr;
 
+/* What a listener serves. */
+enum rtr_lkind {
+	RTR_L_SUB,                  /* a subscription server (datagrams) */
+	RTR_L_HTTP,
+	RTR_L_HTTPS,
+	RTR_L_FAST,                 /* `fastrouter`: uwsgi packets */
+	RTR_L_RAW,                  /* `rawrouter`: TCP bytes */
+	RTR_L_SSL,                  /* `sslrouter`: TLS, then bytes */
+};
+
+/* Client listeners (every kind but RTR_L_SUB) share http-max-connections. */
+static inline bool rtr_lkind_client(enum rtr_lkind k)
+{
+	return k != RTR_L_SUB;
+}
+
 struct rtr_listener {
 	struct rtr *r;
 	int fd;
 	ev_io io;
 	struct addr addr;
-	bool http;                  /* else a subscription server */
-	struct rtr_tls_listener *tls; /* an `https` listener's default context; NULL for plain */
+	enum rtr_lkind kind;
+	const char *key;            /* rawrouter: every connection's key (in r->cfg) */
+	struct rtr_tls_listener *tls; /* https/sslrouter: the default context; NULL otherwise */
 };
 
 struct rtr_local {
@@ -204,13 +246,15 @@ struct rtr {
 	struct rtr_config cfg;
 	struct rtr_table *table;
 	struct rtr_tls *tls;        /* NULL without `https` */
-	struct rtr_listener listeners[3 * RTR_MAX_LISTEN]; /* http, https, subscription */
+	struct rtr_listener listeners[6 * RTR_MAX_LISTEN]; /* http, https, subscription,
+							   * fastrouter, rawrouter, sslrouter */
 	size_t n_listeners;
 	struct rtr_local *locals;
 	struct rtr_sigcheck *sig;   /* NULL: no signature checks configured */
 	struct rtr_client *clients;
-	uint64_t n_clients;
-	bool accepting;             /* http listeners active (below max_conns) */
+	struct rtr_stream *streams; /* stream.c's connections */
+	uint64_t n_clients;         /* HTTP clients and streams (http-max-connections) */
+	bool accepting;             /* client listeners active (below max_conns) */
 	ev_timer accept_retry;      /* accept paused after EMFILE */
 	uint64_t accepted, conn_refusals;
 	ev_timer sweep;             /* node expiry */
@@ -225,11 +269,14 @@ struct rtr {
 	uint64_t sni_ignored;       /* sni_* in an untrusted packet */
 	uint64_t requests;
 	uint64_t errors[600];       /* by status code, for statuses the router made */
+	struct rtr_stream_stats sstats[RTR_S__COUNT];
 	struct rtr_droplog {
 		const char *why;    /* a static reason */
 		double last;
 		uint64_t suppressed;
 	} droplog[RTR_DROPLOG_SLOTS]; /* rate limit of drop logs, per reason */
+	struct rtr_droplog stream_log[RTR_S__COUNT][RTR_SC__COUNT + 1]; /* stream.c's, per kind
+									 * and reason */
 };
 
 /* sigcheck.c: signed subscriptions (subscriptions-sign-check) */
@@ -295,7 +342,25 @@ void rtr_sub_close(struct rtr *r);
 /* proxy.c: the client side */
 int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err);
 void rtr_client_free(struct rtr_client *c);
+/* rtr_accept_resume - start the client listeners again when below
+ * http-max-connections (and not pausing after EMFILE). */
 void rtr_accept_resume(struct rtr *r);
+/* rtr_accept_pause - stop every client listener: at the limit (@retry 0:
+ * until rtr_accept_resume), or for @retry seconds (out of descriptors). */
+void rtr_accept_pause(struct rtr *r, double retry);
+
+/* stream.c: fastrouter, rawrouter and sslrouter connections, proxied as
+ * bytes to a node of their key. */
+struct rtr_stream;
+/* rtr_stream_open - bind @l (its kind, addr and, for rawrouter, key set) and
+ * set its watcher, not started. -1 with *err naming the address. */
+int rtr_stream_open(struct rtr *r, struct rtr_listener *l, struct err **err);
+/* rtr_streams_free - close every stream connection (router teardown). */
+void rtr_streams_free(struct rtr *r);
+/* rtr_skind_name - "fastrouter", "rawrouter", "sslrouter". */
+const char *rtr_skind_name(enum rtr_skind k);
+/* rtr_sclose_name - "done", "bad_head", "unknown_key", ... */
+const char *rtr_sclose_name(enum rtr_sclose c);
 
 /* What happened on a client's backend connection (flags). */
 #define RTR_BE_CONNECTED 1
@@ -403,6 +468,27 @@ bool rtr_tls_on(const struct rtr_client *c);
 size_t rtr_tls_client_dn(const struct rtr_client *c, char *out, size_t cap);
 /* rtr_tls_stats - the counters (all zero without `https`). */
 void rtr_tls_stats(const struct rtr *r, struct rtr_tls_stats *out);
+
+/* The same sessions for a connection that is not an HTTP client (sslrouter):
+ * each function behaves as its rtr_tls_* counterpart above on @tc. */
+/* rtr_tls_session_new - a server-side session on @fd, accepted by @l (whose
+ * kind decides: an sslrouter session answers no ALPN); @peer_ip and
+ * @peer_port name the client in logs: borrowed, they must outlive the
+ * session (they may be filled in after this call). NULL on ENOMEM. */
+struct rtr_tls_conn *rtr_tls_session_new(struct rtr_listener *l, int fd, const char *peer_ip,
+				       const char *peer_port);
+void rtr_tls_session_free(struct rtr_tls_conn *tc); /* NULL is a no-op */
+int rtr_tls_session_handshake(struct rtr_tls_conn *tc);
+void rtr_tls_session_timeout(struct rtr_tls_conn *tc);
+ssize_t rtr_tls_session_read(struct rtr_tls_conn *tc, void *p, size_t n);
+ssize_t rtr_tls_session_write(struct rtr_tls_conn *tc, const void *p, size_t n);
+int rtr_tls_session_events(const struct rtr_tls_conn *tc, bool rd, bool wr);
+bool rtr_tls_session_pending(const struct rtr_tls_conn *tc);
+void rtr_tls_session_close_notify(struct rtr_tls_conn *tc);
+/* rtr_tls_session_sni - the SNI name the client sent, lower-cased without
+ * a trailing dot ("" when none, or not a host name), once its ClientHello
+ * was read. */
+const char *rtr_tls_session_sni(const struct rtr_tls_conn *tc);
 
 /* tlswire.c: what tls.c reads of a client's bytes itself (the server_name
  * and ALPN lists, host names from SNI or Host). Pure, no allocation. */

@@ -68,7 +68,7 @@ static void set_accepting(struct rtr *r, bool on)
 	r->accepting = on;
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		struct rtr_listener *l = &r->listeners[i];
-		if (!l->http)
+		if (!rtr_lkind_client(l->kind))
 			continue;
 		if (on)
 			ev_io_start(r->loop, &l->io);
@@ -88,6 +88,16 @@ static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	rtr_accept_resume(container_of(w, struct rtr, accept_retry));
+}
+
+void rtr_accept_pause(struct rtr *r, double retry)
+{
+	set_accepting(r, false);
+	if (retry > 0 && !ev_is_active(&r->accept_retry)) {
+		ev_set_cb(&r->accept_retry, on_accept_retry);
+		ev_timer_set(&r->accept_retry, retry, 0.);
+		ev_timer_start(r->loop, &r->accept_retry);
+	}
 }
 
 static void sock_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, char *port,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 /*
- * The router's life: bind its listeners at start (a failure there stops the
- * emperor before it runs anything), run on the emperor's loop, and close
- * everything on the way out.
+ * The router's life: bind its listeners at start (HTTP, HTTPS, subscription
+ * servers, then the stream front ends; a failure there stops the emperor
+ * before it runs anything), run on the emperor's loop, and close everything
+ * on the way out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +16,54 @@
 #include "core/log.h"
 #include "router/internal.h"
 
+/* One stream listener of @kind on @addr (@key: rawrouter's, @tls:
+ * sslrouter's certificate), bound and started. */
+static int open_stream(struct rtr *r, enum rtr_lkind kind, const struct addr *addr, const char *key,
+		       const struct rtr_https *tls, struct err **err)
+{
+	struct rtr_listener *l = &r->listeners[r->n_listeners];
+	l->addr = *addr;
+	l->kind = kind;
+	l->key = key;
+	l->fd = -1;
+	if (rtr_stream_open(r, l, err) < 0)
+		return -1;
+	r->n_listeners++; /* closed by rtr_free from here on */
+	if (tls != NULL && rtr_tls_listener(r, l, tls, err) < 0)
+		return -1;
+	ev_io_start(r->loop, &l->io);
+	return 0;
+}
+
+static int open_streams(struct rtr *r, struct err **err)
+{
+	for (size_t i = 0; i < r->cfg.n_fast; i++) {
+		if (open_stream(r, RTR_L_FAST, &r->cfg.fast[i], NULL, NULL, err) < 0)
+			return -1;
+		log_info("router: fastrouter on %s", r->cfg.fast[i].text);
+	}
+	for (size_t i = 0; i < r->cfg.n_raw; i++) {
+		const struct rtr_raw *w = &r->cfg.raw[i];
+		if (open_stream(r, RTR_L_RAW, &w->addr, w->key, NULL, err) < 0)
+			return -1;
+		log_info("router: rawrouter on %s (key %s)", w->addr.text, w->key);
+	}
+	for (size_t i = 0; i < r->cfg.n_ssl; i++) {
+		const struct rtr_https *h = &r->cfg.ssl[i];
+		if (open_stream(r, RTR_L_SSL, &h->addr, NULL, h, err) < 0)
+			return -1;
+		log_info("router: sslrouter on %s (certificate %s%s%s)", h->addr.text, h->crt,
+			 r->cfg.sni_dir[0] ? ", sni-dir " : "", r->cfg.sni_dir);
+	}
+	return 0;
+}
+
 static int open_listeners(struct rtr *r, struct err **err)
 {
 	for (size_t i = 0; i < r->cfg.n_http; i++) {
 		struct rtr_listener *l = &r->listeners[r->n_listeners];
 		l->addr = r->cfg.http[i];
-		l->http = true;
+		l->kind = RTR_L_HTTP;
 		l->fd = -1;
 		if (rtr_http_open(r, l, err) < 0)
 			return -1;
@@ -31,7 +74,7 @@ static int open_listeners(struct rtr *r, struct err **err)
 	for (size_t i = 0; i < r->cfg.n_https; i++) {
 		struct rtr_listener *l = &r->listeners[r->n_listeners];
 		l->addr = r->cfg.https[i].addr;
-		l->http = true;
+		l->kind = RTR_L_HTTPS;
 		l->fd = -1;
 		if (rtr_http_open(r, l, err) < 0)
 			return -1;
@@ -45,6 +88,7 @@ static int open_listeners(struct rtr *r, struct err **err)
 	for (size_t i = 0; i < r->cfg.n_subs; i++) {
 		struct rtr_listener *l = &r->listeners[r->n_listeners];
 		l->addr = r->cfg.subs[i];
+		l->kind = RTR_L_SUB;
 		l->fd = -1;
 		if (rtr_subserver_open(r, l, err) < 0)
 			return -1;
@@ -52,7 +96,7 @@ static int open_listeners(struct rtr *r, struct err **err)
 		rtr_subserver_start(r, l);
 		log_info("router: subscription server on %s", l->addr.text);
 	}
-	return 0;
+	return open_streams(r, err);
 }
 
 struct rtr *rtr_new(struct ev_loop *loop, const struct rtr_config *rc, struct err **err)
@@ -111,6 +155,7 @@ void rtr_free(struct rtr *r)
 		return;
 	while (r->clients)
 		rtr_client_free(r->clients);
+	rtr_streams_free(r);
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		struct rtr_listener *l = &r->listeners[i];
 		ev_io_stop(r->loop, &l->io);

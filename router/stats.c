@@ -3,7 +3,8 @@
 /*
  * The router's stats: JSON in uWSGI's layout (subscriptions: key, hits,
  * algo, nodes with their counters) plus our own counters (connections,
- * requests, errors the router answered, dropped packets by reason), and the
+ * requests, errors the router answered, dropped packets by reason, the
+ * stream front ends' connections by outcome), and the
  * same figures as Prometheus text, labelled by key, node and vassal.
  */
 #include <inttypes.h>
@@ -19,6 +20,11 @@ static const char *const drop_names[RTR_DROP__COUNT] = {
     [RTR_DROP_UNSIGNED] = "unsigned",       [RTR_DROP_NO_KEY_FILE] = "no_key_file",
     [RTR_DROP_BAD_SIGNATURE] = "bad_signature", [RTR_DROP_REPLAY] = "replay",
     [RTR_DROP_CLOCK_SKEW] = "clock_skew",   [RTR_DROP_COUNTERS_FULL] = "counters_full",
+};
+
+static const char *const lkind_names[] = {
+    [RTR_L_SUB] = "subscription", [RTR_L_HTTP] = "http",     [RTR_L_HTTPS] = "https",
+    [RTR_L_FAST] = "fastrouter",  [RTR_L_RAW] = "rawrouter", [RTR_L_SSL] = "sslrouter",
 };
 
 static const int err_statuses[] = {400, 404, 408, 413, 421, 431, 501, 502, 503, 504, 505};
@@ -129,6 +135,78 @@ static int tls_prometheus(struct rtr *r, struct buf *o)
 	return rc;
 }
 
+/* ---- the stream front ends ---- */
+
+static void streams_json(const struct rtr *r, struct json *j)
+{
+	json_obj_begin(j);
+	for (int k = 0; k < RTR_S__COUNT; k++) {
+		const struct rtr_stream_stats *st = &r->sstats[k];
+		json_key(j, rtr_skind_name((enum rtr_skind)k));
+		json_obj_begin(j);
+		json_key(j, "accepted"), json_uint(j, st->accepted);
+		json_key(j, "active"), json_uint(j, st->active);
+		json_key(j, "refused_at_limit"), json_uint(j, st->refused_at_limit);
+		json_key(j, "connect_failures"), json_uint(j, st->connect_failures);
+		json_key(j, "bytes_in"), json_uint(j, st->bytes_in);
+		json_key(j, "bytes_out"), json_uint(j, st->bytes_out);
+		json_key(j, "closed");
+		json_obj_begin(j);
+		for (int c = 0; c < RTR_SC__COUNT; c++)
+			json_key(j, rtr_sclose_name((enum rtr_sclose)c)), json_uint(j, st->closed[c]);
+		json_obj_end(j);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
+static const struct {
+	const char *name, *type, *help;
+} stream_metrics[] = {
+    {"accepted_total", "counter", "Connections accepted."},
+    {"active", "gauge", "Connections open."},
+    {"refused_at_limit_total", "counter", "Times accepting paused at http-max-connections."},
+    {"connect_failures_total", "counter", "Connects to a node that failed (each try)."},
+    {"rx_bytes_total", "counter", "Bytes received from clients."},
+    {"tx_bytes_total", "counter", "Bytes sent to clients."},
+};
+
+static uint64_t stream_value(size_t i, const struct rtr_stream_stats *st)
+{
+	switch (i) {
+	case 0: return st->accepted;
+	case 1: return st->active;
+	case 2: return st->refused_at_limit;
+	case 3: return st->connect_failures;
+	case 4: return st->bytes_in;
+	default: return st->bytes_out;
+	}
+}
+
+static int streams_prometheus(const struct rtr *r, struct buf *o)
+{
+	int rc = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(stream_metrics); i++) {
+		rc |= buf_printf(o, "# HELP imperium_stream_%s %s\n# TYPE imperium_stream_%s %s\n",
+				 stream_metrics[i].name, stream_metrics[i].help,
+				 stream_metrics[i].name, stream_metrics[i].type);
+		for (int k = 0; k < RTR_S__COUNT; k++)
+			rc |= buf_printf(o, "imperium_stream_%s{frontend=\"%s\"} %" PRIu64 "\n",
+					 stream_metrics[i].name, rtr_skind_name((enum rtr_skind)k),
+					 stream_value(i, &r->sstats[k]));
+	}
+	rc |= buf_puts(o, "# HELP imperium_stream_closed_total Connections closed, by reason.\n"
+			  "# TYPE imperium_stream_closed_total counter\n");
+	for (int k = 0; k < RTR_S__COUNT; k++)
+		for (int c = 0; c < RTR_SC__COUNT; c++)
+			rc |= buf_printf(o,
+					 "imperium_stream_closed_total{frontend=\"%s\",reason=\"%s\"} "
+					 "%" PRIu64 "\n",
+					 rtr_skind_name((enum rtr_skind)k),
+					 rtr_sclose_name((enum rtr_sclose)c), r->sstats[k].closed[c]);
+	return rc;
+}
+
 void rtr_stats_json(struct rtr *r, struct json *j)
 {
 	if (r == NULL) {
@@ -142,9 +220,7 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 	for (size_t i = 0; i < r->n_listeners; i++) {
 		json_obj_begin(j);
 		json_key(j, "address"), json_str(j, r->listeners[i].addr.text);
-		json_key(j, "kind"), json_str(j, r->listeners[i].tls    ? "https"
-						 : r->listeners[i].http ? "http"
-									: "subscription");
+		json_key(j, "kind"), json_str(j, lkind_names[r->listeners[i].kind]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -175,6 +251,7 @@ void rtr_stats_json(struct rtr *r, struct json *j)
 		json_key(j, subpkt_drop_name((enum subpkt_drop)i)), json_uint(j, r->sub_drops[i]);
 	json_obj_end(j);
 	json_key(j, "tls"), tls_json(r, j);
+	json_key(j, "streams"), streams_json(r, j);
 	json_key(j, "keys"), json_uint(j, rtr_table_keys(r->table));
 	json_key(j, "nodes"), json_uint(j, rtr_table_nodes(r->table));
 	json_key(j, "subscriptions");
@@ -304,5 +381,6 @@ int rtr_stats_prometheus(struct rtr *r, struct buf *o)
 	}
 	if (r->tls != NULL)
 		rc |= tls_prometheus(r, o);
+	rc |= streams_prometheus(r, o);
 	return rc < 0 ? -1 : 0;
 }

@@ -22,6 +22,11 @@
  * WANT_WRITE turned into EAGAIN plus the socket event to wait for, and
  * rtr_tls_pending telling about decrypted bytes no socket event announces.
  * SSL_write may write(2) to a reset socket: the emperor ignores SIGPIPE.
+ *
+ * `sslrouter` listeners use the same contexts and sessions (rtr_tls_session_*)
+ * without anything of HTTP: no ALPN answer (the bytes behind are not ours to
+ * name), and no 421 check, since there are no requests; a host's `sni_ca`
+ * still makes its handshake require a client certificate.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +87,7 @@ struct rtr_tls_listener {
 
 struct rtr_tls {
 	struct rtr *r;
-	struct rtr_tls_listener listeners[RTR_MAX_LISTEN];
+	struct rtr_tls_listener listeners[2 * RTR_MAX_LISTEN]; /* https, then sslrouter */
 	size_t n_listeners;
 	struct tls_ent *buckets[CACHE_BUCKETS];
 	struct tls_ent *lru_head, *lru_tail;
@@ -101,9 +106,13 @@ struct rtr_tls_conn {
 	bool notified; /* close_notify sent */
 	bool has_ca;   /* the chosen context verifies client certs */
 	bool verified; /* ... and this client's verified */
+	bool stream;   /* an sslrouter session: no ALPN */
 	enum rtr_tls_src src;
 	int hs_want, rd_want, wr_want; /* EV_READ/EV_WRITE the session waits for */
 	char host[HOST_MAX + 1];       /* the SNI context's host; "" default */
+
+	char sni[HOST_MAX + 1];		 /* the client's SNI name, normalised; "" none */
+	const char *peer_ip, *peer_port; /* borrowed from the owner, for logs */
 };
 
 /* ---- files ---- */
@@ -184,8 +193,10 @@ static const char *ssl_reason(void)
 static int alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
-	(void)s;
 	(void)arg;
+	const struct rtr_tls_conn *tc = SSL_get_app_data(s);
+	if (tc != NULL && tc->stream)
+		return SSL_TLSEXT_ERR_NOACK; /* raw bytes behind: no protocol to promise */
 	if (rtr_tlswire_alpn(in, inlen, out) <= 0)
 		return SSL_TLSEXT_ERR_NOACK; /* h2 only: no ALPN rather than a failure */
 	*outlen = 8;			     /* *out is "http/1.1" */
@@ -539,7 +550,7 @@ static struct tls_ent *host_entry(struct rtr_tls *t, const char *host)
 int rtr_tls_new(struct rtr *r, struct err **err)
 {
 	r->tls = NULL;
-	if (r->cfg.n_https == 0)
+	if (r->cfg.n_https == 0 && r->cfg.n_ssl == 0)
 		return 0;
 	struct rtr_tls *t = calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -564,8 +575,9 @@ int rtr_tls_listener(struct rtr *r, struct rtr_listener *l, const struct rtr_htt
 		     struct err **err)
 {
 	struct rtr_tls *t = r->tls;
-	if (t == NULL || t->n_listeners >= RTR_MAX_LISTEN)
-		return err_set(err, EINVAL, "https %s: no room", l->addr.text);
+	const char *kind = l->kind == RTR_L_SSL ? "sslrouter" : "https";
+	if (t == NULL || t->n_listeners >= ARRAY_SIZE(t->listeners))
+		return err_set(err, EINVAL, "%s %s: no room", kind, l->addr.text);
 	struct rtr_tls_listener *tl = &t->listeners[t->n_listeners];
 	tl->t = t;
 	tl->def.src = RTR_TLS_SRC_DEFAULT;
@@ -573,13 +585,13 @@ int rtr_tls_listener(struct rtr *r, struct rtr_listener *l, const struct rtr_htt
 	tl->def.path[F_KEY] = strdup(h->key);
 	t->n_listeners++; /* from here on rtr_tls_free frees it */
 	if (tl->def.path[F_CRT] == NULL || tl->def.path[F_KEY] == NULL)
-		return err_set(err, ENOMEM, "https %s", l->addr.text);
+		return err_set(err, ENOMEM, "%s %s", kind, l->addr.text);
 	for (int i = 0; i < F__COUNT; i++)
 		file_stat(tl->def.path[i], &tl->def.id[i]);
 	tl->def.checked = ev_now(r->loop);
 	tl->def.ctx = ctx_build(t, &tl->def, false, err);
 	if (tl->def.ctx == NULL) {
-		err_prefix(err, "https %s", l->addr.text);
+		err_prefix(err, "%s %s", kind, l->addr.text);
 		return -1;
 	}
 	l->tls = tl;
@@ -588,39 +600,58 @@ int rtr_tls_listener(struct rtr *r, struct rtr_listener *l, const struct rtr_htt
 
 /* ---- connections ---- */
 
-int rtr_tls_accept(struct rtr_client *c, struct rtr_listener *l)
+struct rtr_tls_conn *rtr_tls_session_new(struct rtr_listener *l, int fd, const char *peer_ip,
+					 const char *peer_port)
 {
 	struct rtr_tls_listener *tl = l->tls;
 	ent_refresh(tl->t, &tl->def, false);
 	struct rtr_tls_conn *tc = calloc(1, sizeof(*tc));
 	if (tc == NULL)
-		return -1;
+		return NULL;
 	ERR_clear_error();
 	tc->ssl = SSL_new(tl->def.ctx);
-	if (tc->ssl == NULL || SSL_set_fd(tc->ssl, c->fd) != 1) {
+	if (tc->ssl == NULL || SSL_set_fd(tc->ssl, fd) != 1) {
 		ERR_clear_error();
 		SSL_free(tc->ssl);
 		free(tc);
-		return -1;
+		return NULL;
 	}
 	SSL_set_accept_state(tc->ssl);
-	SSL_set_app_data(tc->ssl, c);
+	SSL_set_app_data(tc->ssl, tc);
 	tc->l = tl;
+	tc->stream = l->kind == RTR_L_SSL;
 	tc->src = RTR_TLS_SRC_DEFAULT;
 	tc->hs_want = EV_READ;
 	tc->rd_want = EV_READ;
 	tc->wr_want = EV_WRITE;
-	c->tls = tc;
-	return 0;
+	tc->peer_ip = peer_ip;
+	tc->peer_port = peer_port;
+	return tc;
+}
+
+void rtr_tls_session_free(struct rtr_tls_conn *tc)
+{
+	if (tc == NULL)
+		return;
+	SSL_free(tc->ssl);
+	ERR_clear_error();
+	free(tc);
+}
+
+const char *rtr_tls_session_sni(const struct rtr_tls_conn *tc)
+{
+	return tc->sni;
+}
+
+int rtr_tls_accept(struct rtr_client *c, struct rtr_listener *l)
+{
+	c->tls = rtr_tls_session_new(l, c->fd, c->peer_ip, c->peer_port);
+	return c->tls != NULL ? 0 : -1;
 }
 
 void rtr_tls_conn_free(struct rtr_client *c)
 {
-	if (c->tls == NULL)
-		return;
-	SSL_free(c->tls->ssl);
-	ERR_clear_error();
-	free(c->tls);
+	rtr_tls_session_free(c->tls);
 	c->tls = NULL;
 }
 
@@ -650,14 +681,16 @@ static int client_hello_cb(SSL *s, int *al, void *arg)
 {
 	(void)al;
 	struct rtr_tls *t = arg;
-	struct rtr_client *c = SSL_get_app_data(s);
-	if (c == NULL || c->tls == NULL)
+	struct rtr_tls_conn *tc = SSL_get_app_data(s);
+	if (tc == NULL)
 		return SSL_CLIENT_HELLO_SUCCESS;
-	struct rtr_tls_conn *tc = c->tls;
 	char host[HOST_MAX + 1];
 	struct tls_ent *e = NULL;
-	if (hello_sni(s, host))
+	tc->sni[0] = '\0';
+	if (hello_sni(s, host)) {
+		memcpy(tc->sni, host, strlen(host) + 1);
 		e = host_entry(t, host);
+	}
 	if (e != NULL && e->ctx != NULL) {
 		switch_ctx(s, e->ctx);
 		tc->src = e->src;
@@ -700,9 +733,9 @@ static const char *const fail_names[RTR_TLS_FAIL__COUNT] = {
 };
 
 /* Count a failed handshake and log it, at most LOG_BURST lines a second. */
-static void hs_failed(struct rtr_client *c, enum rtr_tls_fail why, const char *detail)
+static void hs_failed(struct rtr_tls_conn *tc, enum rtr_tls_fail why, const char *detail)
 {
-	struct rtr_tls *t = c->tls->l->t;
+	struct rtr_tls *t = tc->l->t;
 	t->st.failed[why]++;
 	double now = ev_now(t->r->loop);
 	if (now - t->log_window >= 1.0) {
@@ -718,13 +751,13 @@ static void hs_failed(struct rtr_client *c, enum rtr_tls_fail why, const char *d
 		return;
 	}
 	t->logged++;
-	log_warn("router: TLS handshake with %s:%s failed (%s%s%s): %s", c->peer_ip, c->peer_port,
-		 fail_names[why], c->tls->host[0] ? ", SNI " : "", c->tls->host, detail);
+	log_warn("router: TLS handshake with %s:%s%s failed (%s%s%s): %s", tc->peer_ip,
+		 tc->peer_port, tc->stream ? " (sslrouter)" : "", fail_names[why],
+		 tc->sni[0] ? ", SNI " : "", tc->sni, detail);
 }
 
-static void hs_done(struct rtr_client *c)
+static void hs_done(struct rtr_tls_conn *tc)
 {
-	struct rtr_tls_conn *tc = c->tls;
 	struct rtr_tls *t = tc->l->t;
 	tc->done = true;
 	t->st.handshakes++;
@@ -736,15 +769,14 @@ static void hs_done(struct rtr_client *c)
 	}
 }
 
-int rtr_tls_handshake(struct rtr_client *c)
+int rtr_tls_session_handshake(struct rtr_tls_conn *tc)
 {
-	struct rtr_tls_conn *tc = c->tls;
-	if (tc == NULL || tc->done)
+	if (tc->done)
 		return 2;
 	ERR_clear_error();
 	int rc = SSL_do_handshake(tc->ssl);
 	if (rc == 1) {
-		hs_done(c);
+		hs_done(tc);
 		return 1;
 	}
 	int se = SSL_get_error(tc->ssl, rc);
@@ -768,21 +800,31 @@ int rtr_tls_handshake(struct rtr_client *c)
 		snprintf(detail, sizeof(detail), "connection closed");
 	ERR_clear_error();
 	tc->dead = true;
-	hs_failed(c, why, detail);
+	hs_failed(tc, why, detail);
 	return -1;
+}
+
+int rtr_tls_handshake(struct rtr_client *c)
+{
+	return c->tls != NULL ? rtr_tls_session_handshake(c->tls) : 2;
+}
+
+void rtr_tls_session_timeout(struct rtr_tls_conn *tc)
+{
+	if (!tc->done && !tc->dead) {
+		tc->dead = true;
+		hs_failed(tc, RTR_TLS_FAIL_TIMEOUT, "timed out");
+	}
 }
 
 void rtr_tls_timeout(struct rtr_client *c)
 {
-	if (c->tls != NULL && !c->tls->done && !c->tls->dead) {
-		c->tls->dead = true;
-		hs_failed(c, RTR_TLS_FAIL_TIMEOUT, "timed out");
-	}
+	if (c->tls != NULL)
+		rtr_tls_session_timeout(c->tls);
 }
 
-ssize_t rtr_tls_read(struct rtr_client *c, void *p, size_t n)
+ssize_t rtr_tls_session_read(struct rtr_tls_conn *tc, void *p, size_t n)
 {
-	struct rtr_tls_conn *tc = c->tls;
 	if (tc->dead || !tc->done) {
 		errno = tc->dead ? ECONNRESET : EAGAIN;
 		return -1;
@@ -812,9 +854,13 @@ ssize_t rtr_tls_read(struct rtr_client *c, void *p, size_t n)
 	}
 }
 
-ssize_t rtr_tls_write(struct rtr_client *c, const void *p, size_t n)
+ssize_t rtr_tls_read(struct rtr_client *c, void *p, size_t n)
 {
-	struct rtr_tls_conn *tc = c->tls;
+	return rtr_tls_session_read(c->tls, p, n);
+}
+
+ssize_t rtr_tls_session_write(struct rtr_tls_conn *tc, const void *p, size_t n)
+{
 	if (tc->dead || !tc->done) {
 		errno = tc->dead ? EPIPE : EAGAIN;
 		return -1;
@@ -842,12 +888,21 @@ ssize_t rtr_tls_write(struct rtr_client *c, const void *p, size_t n)
 	}
 }
 
-int rtr_tls_events(const struct rtr_client *c, bool rd, bool wr)
+ssize_t rtr_tls_write(struct rtr_client *c, const void *p, size_t n)
 {
-	const struct rtr_tls_conn *tc = c->tls;
+	return rtr_tls_session_write(c->tls, p, n);
+}
+
+int rtr_tls_session_events(const struct rtr_tls_conn *tc, bool rd, bool wr)
+{
 	if (!tc->done)
 		return tc->dead ? 0 : tc->hs_want;
 	return (rd ? tc->rd_want : 0) | (wr ? tc->wr_want : 0);
+}
+
+int rtr_tls_events(const struct rtr_client *c, bool rd, bool wr)
+{
+	return rtr_tls_session_events(c->tls, rd, wr);
 }
 
 int rtr_tls_read_event(const struct rtr_client *c)
@@ -855,15 +910,25 @@ int rtr_tls_read_event(const struct rtr_client *c)
 	return c->tls ? c->tls->rd_want : EV_READ;
 }
 
+bool rtr_tls_session_pending(const struct rtr_tls_conn *tc)
+{
+	return tc->done && !tc->dead && SSL_pending(tc->ssl) > 0;
+}
+
 bool rtr_tls_pending(const struct rtr_client *c)
 {
-	return c->tls != NULL && c->tls->done && !c->tls->dead && SSL_pending(c->tls->ssl) > 0;
+	return c->tls != NULL && rtr_tls_session_pending(c->tls);
 }
 
 void rtr_tls_close_notify(struct rtr_client *c)
 {
-	struct rtr_tls_conn *tc = c->tls;
-	if (tc == NULL || !tc->done || tc->dead || tc->notified)
+	if (c->tls != NULL)
+		rtr_tls_session_close_notify(c->tls);
+}
+
+void rtr_tls_session_close_notify(struct rtr_tls_conn *tc)
+{
+	if (!tc->done || tc->dead || tc->notified)
 		return;
 	tc->notified = true;
 	ERR_clear_error();

@@ -258,7 +258,7 @@ def main():
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
     try:
-        enter_netns()
+        enter_netns(__file__)
         become_subreaper()
         return run(args)
     except BenchError as e:

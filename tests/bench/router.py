@@ -546,13 +546,13 @@ def report(results, keepalive, meta):
 
 # --------------------------------------------------------------------- main
 
-def enter_netns():
-    """Re-execute in a fresh network namespace unless already in one of
-    ours (run.sh's, or an earlier re-exec); bring its loopback up."""
+def enter_netns(script=__file__):
+    """Re-execute @script in a fresh network namespace unless already in one
+    of ours (run.sh's, or an earlier re-exec); bring its loopback up."""
     if not os.environ.get("IMP_BENCH_IN_NETNS"):
         os.environ["IMP_BENCH_IN_NETNS"] = "1"
         os.execvp("unshare", ["unshare", "--net", "--", sys.executable, "-B",
-                              os.path.abspath(__file__), *sys.argv[1:]])
+                              os.path.abspath(script), *sys.argv[1:]])
     if subprocess.run(["ip", "link", "set", "lo", "up"]).returncode != 0:
         raise BenchError("cannot bring lo up in the network namespace")
 

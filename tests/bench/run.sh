@@ -6,7 +6,9 @@
 # vassals; then imperium's HTTP router beside nginx and uWSGI's HTTP router,
 # by router.py: requests/s and p99 with wrk through each to one backend;
 # imperium's `https` listener beside nginx's `listen ssl` with the same
-# certificate, by https.py (part "https", bounded by BENCH_HTTPS_TIMEOUT).
+# certificate, by https.py (part "https", bounded by BENCH_HTTPS_TIMEOUT);
+# the cost of the `fastrouter` hop behind nginx's uwsgi_pass, by
+# fastrouter.py (part "fastrouter", bounded by BENCH_FASTROUTER_TIMEOUT).
 # Needs root. Like the integration tests, it re-executes itself in a fresh
 # network namespace (only its own loopback, up) and works in a temp dir,
 # removed on exit after killing, by PID, whatever it started that is still
@@ -57,7 +59,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 rc=0
-for part in ${BENCH_PARTS:-emperor router signatures https}; do
+for part in ${BENCH_PARTS:-emperor router signatures https fastrouter}; do
 	case $part in
 	emperor)
 		timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
@@ -86,8 +88,17 @@ for part in ${BENCH_PARTS:-emperor router signatures https}; do
 			python3 -B "$HERE/https.py" --tmp "$T/https" --pidfile "$T/pids" \
 			--bin "$BIN" || rc=1
 		;;
+	fastrouter)
+		# 2 paths x each connection count a round
+		n_conns=$(echo "${BENCH_CONNS:-64,256}" | tr ',' '\n' | grep -c .)
+		limit=$((${BENCH_ROUNDS:-3} * 2 * n_conns * (${BENCH_SECS:-5} + 2) + 90))
+		echo
+		timeout --kill-after=10 "${BENCH_FASTROUTER_TIMEOUT:-$limit}" \
+			python3 -B "$HERE/fastrouter.py" --tmp "$T/fastrouter" --pidfile "$T/pids" \
+			--bin "$BIN" || rc=1
+		;;
 	*)
-		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https)" >&2
+		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https, fastrouter)" >&2
 		rc=1
 		;;
 	esac
