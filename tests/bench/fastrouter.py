@@ -20,7 +20,10 @@ Each round runs both paths at every connection count for SECS seconds
 (paths interleaved); the table holds the medians over ROUNDS rounds of
 req/s and wrk's p99, and the CPU time per request of nginx and of our
 emperor; the ratio via-fastrouter / direct of the medians is the hop's cost.
-Figures also go to BUILD/bench-fastrouter.json. Knobs as router.py:
+`--node uwsgi` puts Debian's uWSGI there instead (1 process, a python3
+hello app): the issue's literal nginx -> fastrouter -> uWSGI against nginx ->
+uWSGI; run.sh runs both (BENCH_FASTROUTER_NODES, "backend uwsgi").
+Figures also go to BUILD/bench-fastrouter-NODE.json. Knobs as router.py:
 BENCH_ROUNDS (3), BENCH_SECS (5), BENCH_CONNS ("64,256"),
 BENCH_BACKEND_PROCS (1). Run by tests/bench/run.sh in its network
 namespace, or alone as root (`BUILD=build python3 tests/bench/fastrouter.py`).
@@ -46,7 +49,17 @@ from router import PORT as RPORT  # noqa: E402
 import router  # noqa: E402
 
 HOST = "bench.test"
-PORT = {"ours_fast": 19600, "ours_sub": 19601, "nginx_fast": 19610, "nginx_direct": 19611}
+PORT = {"ours_fast": 19600, "ours_sub": 19601, "nginx_fast": 19610, "nginx_direct": 19611,
+        "uwsgi_node": 19620}
+
+# --node uwsgi: Debian's uWSGI as the node (1 process, python3 plugin), so the
+# path is the issue's literal nginx -> fastrouter -> uWSGI; the node's own cost
+# then dominates both paths.
+UWSGI_APP = """\
+def application(env, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello\\n"]
+"""
 
 
 class Path:
@@ -106,14 +119,25 @@ http {{
 """
 
 
-def start_nginx(procs, tmp):
+def start_uwsgi_node(procs, tmp):
+    app = os.path.join(tmp, "hello_app.py")
+    with open(app, "w") as f:
+        f.write(UWSGI_APP)
+    procs.start("uwsgi-node", ["/usr/bin/uwsgi", "--plugin", "python3", "--socket",
+                               f"{LO}:{PORT['uwsgi_node']}", "--wsgi-file", app, "--master",
+                               "--processes", "1", "--disable-logging", "--die-on-term"])
+    wait_port(PORT["uwsgi_node"], "uWSGI node", procs)
+    return PORT["uwsgi_node"]
+
+
+def start_nginx(procs, tmp, node_port):
     prefix = os.path.join(tmp, "nginx")
     os.makedirs(prefix)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(p=prefix, lo=LO, fast=PORT["nginx_fast"],
                                   direct=PORT["nginx_direct"], ours=PORT["ours_fast"],
-                                  node=RPORT["backend_uwsgi"], params=UWSGI_PARAMS))
+                                  node=node_port, params=UWSGI_PARAMS))
     procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
                           "-e", os.path.join(prefix, "error.log")])
     wait_port(PORT["nginx_fast"], "nginx", procs)
@@ -216,27 +240,31 @@ def run(args):
     try:
         meta = versions()
         meta.update(rounds=ROUNDS, secs=SECS, conns=CONNS, wrk_threads=WRK_THREADS,
-                    backend_procs=BACKEND_PROCS, node="bench-backend uwsgi port",
+                    backend_procs=BACKEND_PROCS,
+                    node=("uWSGI 1 process, python3" if args.node == "uwsgi"
+                          else "bench-backend uwsgi port"),
                     nginx_setup="worker_processes 1, uwsgi_pass, no upstream keepalive")
         print(f"# fastrouter benchmark: wrk {meta['wrk']} -t {WRK_THREADS}, {ROUNDS} rounds of "
               f"{SECS} s per path and connection count, medians; {meta['ncpu']} x "
               f"{meta['cpu']}", flush=True)
         print(f"# nginx {meta['nginx']} (worker_processes 1, uwsgi_pass) -> imperium's "
               f"fastrouter (the emperor's one loop) -> node, against nginx -> node; node: "
-              f"bench-backend's uwsgi port, {BACKEND_PROCS} process(es)", flush=True)
+              f"{meta['node']}", flush=True)
         exe = build_backend(bin_dir, tmp)
         start_backend(procs, exe)
         router.start_ours(procs, bin_dir, tmp, listen=f"fastrouter = {LO}:{PORT['ours_fast']}",
                           port=PORT["ours_fast"], sub_port=PORT["ours_sub"])
-        start_nginx(procs, tmp)
+        node_port = (start_uwsgi_node(procs, tmp) if args.node == "uwsgi"
+                     else RPORT["backend_uwsgi"])
+        start_nginx(procs, tmp, node_port)
         sub = Subscriber([(PORT["ours_sub"],
-                           sub_packet(HOST, f"{LO}:{RPORT['backend_uwsgi']}"))])
+                           sub_packet(HOST, f"{LO}:{node_port}"))])
         sub.send_all()
         sub.start()
         for p in PATHS:
             verify(p, procs)
             print(f"#   {p.label}: curl ok (200, hello)", flush=True)
-        node_re = rf"router: {re.escape(HOST)}: new node {LO}:{RPORT['backend_uwsgi']}"
+        node_re = rf"router: {re.escape(HOST)}: new node {LO}:{node_port}"
         if not re.search(node_re, procs.log("imperium")):
             raise BenchError(f"our router's log has no line matching {node_re!r}:\n  " +
                              "\n  ".join(procs.tail("imperium")))
@@ -254,7 +282,7 @@ def run(args):
                           f"p99 {res['p99_ms']:.2f} ms", flush=True)
         print(f"# all rounds in {time.monotonic() - t0:.0f} s")
         doc = report(results, meta)
-        out = os.path.join(bin_dir, "bench-fastrouter.json")
+        out = os.path.join(bin_dir, f"bench-fastrouter-{args.node}.json")
         with open(out, "w") as f:
             json.dump(doc, f, indent=1)
         print(f"figures written to {out}")
@@ -269,6 +297,8 @@ def run(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--node", choices=["backend", "uwsgi"], default="backend",
+                    help="the node: bench-backend's uwsgi port (default) or a uWSGI app")
     ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
     ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
                     "started to (default: TMP/pids)")

@@ -92,10 +92,13 @@ for part in ${BENCH_PARTS:-emperor router signatures https fastrouter}; do
 		# 2 paths x each connection count a round
 		n_conns=$(echo "${BENCH_CONNS:-64,256}" | tr ',' '\n' | grep -c .)
 		limit=$((${BENCH_ROUNDS:-3} * 2 * n_conns * (${BENCH_SECS:-5} + 2) + 90))
-		echo
-		timeout --kill-after=10 "${BENCH_FASTROUTER_TIMEOUT:-$limit}" \
-			python3 -B "$HERE/fastrouter.py" --tmp "$T/fastrouter" --pidfile "$T/pids" \
-			--bin "$BIN" || rc=1
+		# the node: bench-backend (the hop's own cost), then uWSGI (the whole path)
+		for node in ${BENCH_FASTROUTER_NODES:-backend uwsgi}; do
+			echo
+			timeout --kill-after=10 "${BENCH_FASTROUTER_TIMEOUT:-$limit}" \
+				python3 -B "$HERE/fastrouter.py" --node "$node" --tmp "$T/fastrouter-$node" \
+				--pidfile "$T/pids" --bin "$BIN" || rc=1
+		done
 		;;
 	*)
 		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https, fastrouter)" >&2
