@@ -261,6 +261,7 @@ struct rtr {
 	int notify_fd;              /* unbound unix datagram socket for acks */
 	int resub_fd4, resub_fd6, resub_fdu;
 	char resub_address[ADDR_TEXT_MAX];
+	bool resub_http;            /* announce proto http (else uwsgi: a fastrouter) */
 
 	/* counters */
 	uint64_t sub_drops[SUBPKT__COUNT];

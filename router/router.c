@@ -143,6 +143,14 @@ struct rtr *rtr_new(struct ev_loop *loop, const struct rtr_config *rc, struct er
 		memcpy(r->resub_address, rc->resub_address, sizeof(r->resub_address));
 	else if (rc->n_http > 0)
 		memcpy(r->resub_address, rc->http[0].text, sizeof(r->resub_address));
+	else if (rc->n_fast > 0)
+		memcpy(r->resub_address, rc->fast[0].text, sizeof(r->resub_address));
+	/* What speaks at that address: an http listener unless it is (only) a
+	 * fastrouter's, whose upstream talks uwsgi to it. */
+	r->resub_http = true;
+	for (size_t i = 0; i < rc->n_fast; i++)
+		if (strcmp(r->resub_address, rc->fast[i].text) == 0)
+			r->resub_http = false;
 	double sweep = lim.tolerance / 4 < 1.0 ? lim.tolerance / 4 : 1.0;
 	ev_timer_init(&r->sweep, rtr_sweep_cb, sweep, sweep);
 	ev_timer_start(loop, &r->sweep);

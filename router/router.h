@@ -54,7 +54,7 @@ struct rtr_config {
 	size_t n_subs;
 	struct addr resub[RTR_MAX_RESUB];       /* `resubscribe` */
 	size_t n_resub;
-	char resub_address[ADDR_TEXT_MAX];      /* `resubscribe-address`; "" = first `http` */
+	char resub_address[ADDR_TEXT_MAX];      /* `resubscribe-address`; "" = first `http`, else first `fastrouter` */
 	uint64_t resub_hops;                    /* `resubscribe-max-hops` */
 	uint64_t mountpoints;                   /* `subscription-mountpoints` */
 	uint64_t tolerance_ms;                  /* `subscription-tolerance` */

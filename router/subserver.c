@@ -170,7 +170,7 @@ static void resubscribe(struct rtr *r, const struct subpkt *in, bool unsubscribe
 	p.address = subpkt_str_of(r->resub_address);
 	p.cores = 1;
 	p.weight = in->weight ? in->weight : 1;
-	p.proto = subpkt_str_of("http");
+	p.proto = subpkt_str_of(r->resub_http ? "http" : NULL);
 	p.hops = in->hops + 1;
 	uint8_t stack[SUBPKT_DGRAM_MAX];
 	struct buf b = {.max = sizeof(stack)};

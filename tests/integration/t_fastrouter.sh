@@ -208,7 +208,8 @@ emperor_ini "fastrouter = 127.0.0.1:$A" "subscription-server = 127.0.0.1:$A_SUB"
 check "emperor A starts with a fastrouter and mountpoints" start_emperor
 check "emperor B starts with fastrouter-force-key and fastrouter-subscription-server" \
 	start_emperor_in b "fastrouter = 127.0.0.1:$B" \
-	"fastrouter-subscription-server = 127.0.0.1:$B_SUB" "fastrouter-force-key = forced.test"
+	"fastrouter-subscription-server = 127.0.0.1:$B_SUB" "fastrouter-force-key = forced.test" \
+	"resubscribe = 127.0.0.1:$A_SUB"
 B_STATS="$T/b/stats.sock"
 
 uwsgi_node app 18731 --subscribe-to "127.0.0.1:$A_SUB:app.test"
@@ -221,6 +222,10 @@ check "the three uWSGI nodes' subscriptions show in A's stats" wait_for 15 route
 	"node('app.test', '127.0.0.1:18731') and node('app.test/api', '127.0.0.1:18732') and node('other.test', '127.0.0.1:18733')"
 check "fastrouter-subscription-server: B learnt forced.test from its node" \
 	wait_for 15 router_eval "node('forced.test', '127.0.0.1:18734')" "$B_STATS"
+check "B, with only a fastrouter, resubscribes forced.test to A as a uwsgi node at its fastrouter" \
+	wait_for 15 router_eval "node('forced.test', '127.0.0.1:$B') and node('forced.test', '127.0.0.1:$B')['proto'] != 'http'"
+check "nginx -> A's fastrouter -> B's fastrouter -> the forced node" \
+	test "$(node_at $NG forced.test /)" = forced
 check "A's stats list the fastrouter listener" \
 	router_eval "any(l['address'] == '127.0.0.1:$A' for l in r['listeners'])"
 
