@@ -114,8 +114,16 @@ test: deps
 	tests/run.sh
 
 # The demo vassals find the demo app through $(IMPERIUM_BUILD).
-run: deps all
+# The demo's HTTPS listener gets a self-signed certificate made once.
+DEMO_TLS := demo-tls
+run: deps all $(DEMO_TLS)/localhost.crt
 	IMPERIUM_BUILD=$(CURDIR)/$(BUILD) $(BUILD)/emperor -c emperor.ini
+
+$(DEMO_TLS)/localhost.crt:
+	mkdir -p $(DEMO_TLS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+	  -addext subjectAltName=DNS:localhost,DNS:hello.localhost,DNS:world.localhost \
+	  -keyout $(DEMO_TLS)/localhost.key -out $@ 2>/dev/null
 
 bench: deps all
 	tests/bench/run.sh
