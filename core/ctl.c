@@ -25,12 +25,23 @@ int ctl_send(int fd, uint8_t code, const char *msg, size_t len)
 
 int ctl_send_fd(int fd, uint8_t code, int passfd)
 {
+	return ctl_send_msg_fd(fd, code, NULL, 0, passfd);
+}
+
+int ctl_send_msg_fd(int fd, uint8_t code, const char *msg, size_t len, int passfd)
+{
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctrl;
+	char pkt[CTL_MAX];
+	if (len > sizeof(pkt) - 1)
+		len = sizeof(pkt) - 1;
+	pkt[0] = (char)code;
+	if (len)
+		memcpy(pkt + 1, msg, len);
 	memset(&ctrl, 0, sizeof(ctrl));
-	struct iovec iov = {.iov_base = &code, .iov_len = 1};
+	struct iovec iov = {.iov_base = pkt, .iov_len = len + 1};
 	struct msghdr m = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.buf, .msg_controllen = sizeof(ctrl.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);

@@ -32,6 +32,10 @@ enum ctl_event {
 	CTL_V_VOLUNTARY = 22, /* the vassal is going away on its own */
 	CTL_V_HEARTBEAT = 26,
 	CTL_V_ERROR = 69,     /* 'E' + message: setup failed, the vassal exits */
+	CTL_V_TUN = 84,       /* ours, 'T' + the interface name, with the vassal's tun
+			       * descriptor attached (SCM_RIGHTS): sent once, during setup,
+			       * when the emperor said --tuntap-local; the vassal keeps no
+			       * copy, and the emperor's router takes it (tt_attach) */
 	CTL_V_WORKERS = 87,   /* ours, 'W' + struct ctl_workers: the workers' figures */
 };
 
@@ -75,6 +79,10 @@ int ctl_send(int fd, uint8_t code, const char *msg, size_t len);
 /* ctl_send_fd - send @code alone with @passfd attached (SCM_RIGHTS).
  * Returns 0 or -1 with errno. */
 int ctl_send_fd(int fd, uint8_t code, int passfd);
+
+/* ctl_send_msg_fd - the same with a message after the code (truncated to
+ * CTL_MAX - 1 bytes). Returns 0 or -1 with errno. */
+int ctl_send_msg_fd(int fd, uint8_t code, const char *msg, size_t len, int passfd);
 
 struct msghdr;
 

@@ -56,6 +56,7 @@ static int set_defaults(struct emp_config *c, struct err **err)
 	c->heartbeat_timeout_ms = 30000;
 	c->max_vassals = 1024;
 	rtr_config_defaults(&c->rtr);
+	tt_config_defaults(&c->tt);
 	c->run_dir = strdup("/run/imperium");
 	if (c->run_dir == NULL)
 		return err_set(err, ENOMEM, "config");
@@ -135,6 +136,8 @@ static int read_entry(struct emp_config *c, const struct cfg *f, const struct cf
 	const char *k = e->key;
 	struct err *sub = NULL;
 	int routed = rtr_config_read(&c->rtr, f, e, err);
+	if (routed == 0)
+		routed = tt_config_read(&c->tt, f, e, err);
 	if (routed != 0)
 		return routed < 0 ? -1 : 0;
 	if (!strcmp(k, "vassals")) {
@@ -180,20 +183,36 @@ sub_error:
 	return -1;
 }
 
-/* The emperor's keys and the router's. */
+/* The emperor's keys, the router's and the tuntap router's. */
 static int check_keys(const struct cfg *f, struct err **err)
 {
-	size_t n = 0, m = 0;
+	size_t n = 0, m = 0, k = 0;
 	while (emp_keys[n])
 		n++;
 	while (rtr_config_keys[m])
 		m++;
-	_cleanup_free_ const char **known = calloc(n + m + 1, sizeof(*known));
+	while (tt_config_keys[k])
+		k++;
+	_cleanup_free_ const char **known = calloc(n + m + k + 1, sizeof(*known));
 	if (known == NULL)
 		return err_set(err, ENOMEM, "config");
 	memcpy(known, emp_keys, n * sizeof(*known));
 	memcpy(known + n, rtr_config_keys, m * sizeof(*known));
+	memcpy(known + n + m, tt_config_keys, k * sizeof(*known));
 	return cfg_check_keys(f, known, err);
+}
+
+/* The tuntap router's other keys mean nothing without `tuntap-router`. */
+static int check_tuntap(const struct emp_config *c, const struct cfg *f, struct err **err)
+{
+	if (c->tt.enabled)
+		return 0;
+	for (size_t i = 0; i < f->n; i++)
+		for (size_t k = 0; tt_config_keys[k]; k++)
+			if (!strcmp(f->entries[i].key, tt_config_keys[k]))
+				return cfg_error(f, &f->entries[i], err,
+						 "needs `tuntap-router` in the same file");
+	return 0;
 }
 
 int emp_config_load(struct emp_config *c, const char *path, struct err **err)
@@ -210,6 +229,8 @@ int emp_config_load(struct emp_config *c, const char *path, struct err **err)
 			return -1;
 	if (c->n_dirs == 0)
 		return err_set(err, EINVAL, "%s: no `vassals` directory configured", path);
+	if (check_tuntap(c, f, err) < 0)
+		return -1;
 	if (c->max_throttle_ms < c->throttle_ms)
 		c->max_throttle_ms = c->throttle_ms;
 	return finish_logging(c, err);
@@ -234,5 +255,6 @@ void emp_config_free(struct emp_config *c)
 	log_chain_free(c->log_chain);
 	free(c->run_dir);
 	free(c->vassal_bin);
+	tt_config_free(&c->tt);
 	memset(c, 0, sizeof(*c));
 }

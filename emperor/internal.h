@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "router/router.h"
+#include "tuntap/tuntap.h"
 #include "vassal/vassal.h"
 
 #define EMP_NAME_MAX 64
@@ -51,6 +52,7 @@ struct emp_config {
 	bool has_stats_http;
 	struct addr stats_http;       /* `stats-http`: JSON at /, Prometheus at /metrics */
 	struct rtr_config rtr;        /* the router's keys */
+	struct tt_config tt;          /* the tuntap router's keys */
 };
 
 enum emp_state {
@@ -108,6 +110,10 @@ struct emp_vassal {
 	char *claims[EMP_MAX_CLAIMS]; /* keys it may claim on its socket (owned) */
 	size_t n_claims;
 	struct rtr_local *sub;        /* its subscription socket, while it runs */
+	struct tt_vassal_net net;     /* its tuntap keys, when has_net */
+	bool has_net;                 /* the file has `tuntap-device` */
+	bool tt_local;                /* this spawn's SOCKET is our tuntap router's */
+	struct tt_peer *tt_peer;      /* its tun device on our router, while attached */
 
 	/* the running process */
 	pid_t pid;
@@ -164,6 +170,7 @@ struct emp {
 	int stats_http_fd;
 	ev_io stats_http_io;
 	struct rtr *rtr;              /* the router (always present: local vassals subscribe) */
+	struct tt *tt;                /* the tuntap router, NULL without `tuntap-router` */
 	int64_t started_wall;
 };
 

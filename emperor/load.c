@@ -8,7 +8,9 @@
  * never refuses a connection: clients wait in the backlog. A file that fails
  * leaves the previous config untouched. Loading also collects the keys the
  * vassal may claim through its subscription socket (vsl_config_claims): a
- * file claiming more than the router holds per vassal is refused.
+ * file claiming more than the router holds per vassal is refused, and its
+ * tuntap keys (tt_vassal_net_read): the addresses and rules our tuntap
+ * router gives its tun device.
  */
 #include <stdio.h>
 #include <string.h>
@@ -150,10 +152,14 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	struct log_chain *chain = NULL;
 	struct addr socks[VSL_MAX_SOCKETS];
 	char *claims[EMP_MAX_CLAIMS];
-	int n = -1, n_claims = -1;
+	int n = -1, n_claims = -1, has_net = -1;
+	struct tt_vassal_net net;
 	if (validate(v, c, &flags, &chain, err) < 0 ||
 	    (n = vsl_config_sockets(c, socks, VSL_MAX_SOCKETS, err)) < 0 ||
+	    (has_net = tt_vassal_net_read(c, &net, err)) < 0 ||
 	    (n_claims = vsl_config_claims(c, claims, EMP_MAX_CLAIMS, err)) < 0) {
+		if (has_net >= 0)
+			tt_vassal_net_free(&net);
 		log_chain_free(chain);
 		return -1;
 	}
@@ -171,6 +177,10 @@ int emp_vassal_load(struct emp_vassal *v, bool *changed, struct err **err)
 	v->n_claims = (size_t)n_claims;
 	v->clone_flags = flags;
 	v->log_chain = chain;
+	/* Its addresses and rules for our tuntap router: from this file, never
+	 * from its packets. A running peer keeps the copy it was attached with. */
+	v->net = net;
+	v->has_net = has_net == 1;
 	v->error[0] = '\0';
 	return 0;
 }
@@ -184,6 +194,9 @@ void emp_vassal_unload(struct emp_vassal *v)
 	v->n_claims = 0;
 	log_chain_free(v->log_chain);
 	v->log_chain = NULL;
+	tt_vassal_net_free(&v->net);
+	memset(&v->net, 0, sizeof(v->net));
+	v->has_net = false;
 }
 
 void emp_vassal_close_sockets(struct emp_vassal *v)

@@ -5,7 +5,8 @@
  * exec-as-root hooks, stats socket, directory watch) may exit with a clear
  * message (1: usage or config error, 2: system failure); once the loop runs,
  * nothing a vassal does ends it. SIGTERM/SIGINT stop every vassal and exit
- * when none is left; SIGHUP reloads them all.
+ * when none is left; SIGHUP reloads them all and re-reads the tuntap
+ * router's firewall rules.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -92,10 +93,36 @@ static void on_shutdown_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* SIGHUP re-reads emperor.ini for the tuntap router's firewall: the new
+ * lists replace the old ones and every peer stays connected. The rest of
+ * the file (listeners, devices, directories) takes a restart. */
+static void reload_tuntap_rules(struct emp *e)
+{
+	if (e->tt == NULL || strcmp(e->cfg.origin, "--vassals") == 0)
+		return;
+	struct emp_config nc = {0};
+	struct err *err = NULL;
+	if (emp_config_load(&nc, e->cfg.origin, &err) < 0) {
+		log_error("emperor: SIGHUP: %s: tuntap firewall left as it was", err_msg(err));
+		err_free(&err);
+	} else if (!nc.tt.enabled) {
+		log_warn("emperor: SIGHUP: `tuntap-router` removed: that takes a restart");
+	} else {
+		const struct tt_config *o = &e->cfg.tt, *n = &nc.tt;
+		if (strcmp(o->dev, n->dev) || strcmp(o->socket, n->socket) || o->mtu != n->mtu ||
+		    o->n_ips != n->n_ips || memcmp(o->ips, n->ips, sizeof(o->ips)))
+			log_warn("emperor: SIGHUP: the tuntap device, socket, addresses or MTU "
+				 "changed: that takes a restart (firewall rules applied now)");
+		tt_set_rules(e->tt, &nc.tt);
+	}
+	emp_config_free(&nc);
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)loop, (void)revents;
 	struct emp *e = container_of(w, struct emp, sig_hup);
+	reload_tuntap_rules(e);
 	log_info("emperor: SIGHUP: reloading every vassal");
 	for (size_t i = 0; i < e->cfg.max_vassals; i++)
 		if (e->vassals[i])
@@ -164,6 +191,8 @@ static int setup(struct emp *e, struct err **err)
 	start_signals(e);
 	if ((e->rtr = rtr_new(e->loop, &e->cfg.rtr, err)) == NULL)
 		return -1;
+	if (e->cfg.tt.enabled && (e->tt = tt_new(e->loop, &e->cfg.tt, err)) == NULL)
+		return -1;
 	if (emp_stats_start(e, err) < 0)
 		return -1;
 	return emp_watch_start(e, err);
@@ -195,6 +224,7 @@ int main(int argc, char **argv)
 		if (e.vassals[i])
 			emp_vassal_remove(e.vassals[i]);
 	free(e.vassals);
+	tt_free(e.tt); /* after the vassals: they detach their peers */
 	rtr_free(e.rtr);
 	log_set_chain(NULL);
 	emp_config_free(&e.cfg);

@@ -10,7 +10,11 @@
  * its own root may be an unprivileged host uid (a user namespace).
  * The child only arranges its descriptors into the fixed layout of
  * core/ctl.h and execs the vassal program, which builds the jail itself.
- * If exec fails the child says why on the control channel.
+ * If exec fails the child says why on the control channel. A vassal whose
+ * `tuntap-device` SOCKET is our tuntap router's is told so (--tuntap-local)
+ * and sends its tun device back (CTL_V_TUN), which the router takes with the
+ * addresses of the file as the emperor read it; the peer is detached when
+ * the process is gone.
  */
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -18,6 +22,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -278,8 +285,26 @@ static int sign_fds_open(struct emp_vassal *v, struct sign_fds *k, size_t first,
 }
 
 /* The vassal program's arguments: 13 fixed words, two per server and per
- * key file, NULL. */
-#define ARGV_MAX (13 + 2 * RTR_MAX_LISTEN + 2 * VSL_MAX_SUBSCRIPTIONS + 1)
+ * key file, three for the tuntap router, NULL. */
+#define ARGV_MAX (13 + 2 * RTR_MAX_LISTEN + 2 * VSL_MAX_SUBSCRIPTIONS + 3 + 1)
+
+/* Whether @a and @b name the same socket: the same text, or the same file. */
+static bool same_socket(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* A vassal whose `tuntap-device` SOCKET is our own router's hands us its
+ * tun device (CTL_V_TUN) instead of connecting to it. */
+static bool tuntap_local(const struct emp_vassal *v)
+{
+	const struct tt *t = v->emp->tt;
+	return v->has_net && t != NULL && same_socket(v->net.socket, tt_socket_path(t));
+}
 
 /*
  * The vassal's command line. `--local-server` names each subscription
@@ -288,7 +313,7 @@ static int sign_fds_open(struct emp_vassal *v, struct sign_fds *k, size_t first,
  * its own it could not reach them).
  */
 static void vassal_argv(struct emp_vassal *v, char **argv, char *ns, char *nsocks, char *nsub,
-			char *stage, const struct sign_fds *keys)
+			char *stage, const struct sign_fds *keys, char *mtu)
 {
 	const struct rtr_config *rc = &v->emp->cfg.rtr;
 	char *fixed[] = {v->emp->cfg.vassal_bin,
@@ -316,6 +341,11 @@ static void vassal_argv(struct emp_vassal *v, char **argv, char *ns, char *nsock
 	for (size_t i = 0; i < keys->n; i++) {
 		argv[n++] = "--sign-key";
 		argv[n++] = keys->args[i];
+	}
+	if (v->tt_local) {
+		argv[n++] = "--tuntap-local";
+		argv[n++] = "--tuntap-mtu";
+		argv[n++] = mtu;
 	}
 	argv[n] = NULL;
 }
@@ -350,13 +380,15 @@ int emp_spawn(struct emp_vassal *v, struct err **err)
 		close_pair(ctl), close_pair(out), close_pair(errp), close_pair(sync);
 		return -1;
 	}
-	char ns[128], nsocks[16], nsub[16], stage[4096];
+	char ns[128], nsocks[16], nsub[16], stage[4096], mtu[16];
+	v->tt_local = tuntap_local(v);
+	snprintf(mtu, sizeof(mtu), "%u", (unsigned)v->emp->cfg.tt.mtu);
 	jail_format_clone_flags(v->clone_flags, ns, sizeof(ns));
 	snprintf(stage, sizeof(stage), "%s/stage", v->emp->cfg.run_dir);
 	snprintf(nsocks, sizeof(nsocks), "%zu", v->n_socks);
 	snprintf(nsub, sizeof(nsub), "%zu", (size_t)CTL_FD_LISTEN0 + v->n_socks);
 	char *argv[ARGV_MAX];
-	vassal_argv(v, argv, ns, nsocks, nsub, stage, &keys);
+	vassal_argv(v, argv, ns, nsocks, nsub, stage, &keys, mtu);
 	struct child_fds f = {sync[0], devnull, out[1], errp[1], ctl[1],
 			      cfgfd, sub[1], v->sock_fds, v->n_socks, &keys};
 	pid_t emperor = getpid();
@@ -410,8 +442,66 @@ int emp_send_config(struct emp_vassal *v, struct err **err)
 
 /* ---- what the vassal says ---- */
 
-static void handle_ctl(struct emp_vassal *v, const char *pkt, size_t n)
+/* A start that cannot work: say why and end it (a failed start, retried
+ * with back-off, as for a busy socket address). */
+static void fail_start(struct emp_vassal *v, const char *why)
 {
+	snprintf(v->error, sizeof(v->error), "%s", why);
+	log_error("vassal %s: %s: stopping this start", v->name, why);
+	if (v->pid > 0)
+		kill(v->pid, SIGKILL);
+}
+
+/* Whether @fd is a tun device named @dev, as the vassal was told to make. */
+static bool is_tun(int fd, const char *dev)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_TUN) &&
+	       (ifr.ifr_flags & IFF_NO_PI) && strncmp(ifr.ifr_name, dev, IFNAMSIZ) == 0;
+}
+
+/*
+ * CTL_V_TUN: the vassal's tun device for our router, with the addresses and
+ * rules of its file as we read it. Taken once per spawn, only from a vassal
+ * told --tuntap-local, only while it starts (before any tenant code runs).
+ * A refusal (an address already another peer's) fails the start.
+ */
+static void take_tun(struct emp_vassal *v, int fd)
+{
+	_cleanup_close_ int tun = fd;
+	if (tun < 0 || !v->tt_local || v->tt_peer != NULL || v->emp->tt == NULL ||
+	    v->state != ST_STARTING) {
+		log_warn("vassal %s: unexpected tun device (ignored)", v->name);
+		return;
+	}
+	if (!is_tun(tun, v->net.dev)) {
+		char why[128];
+		snprintf(why, sizeof(why), "tuntap: the descriptor sent is not tun device %s",
+			 v->net.dev);
+		fail_start(v, why);
+		return;
+	}
+	struct err *err = NULL;
+	v->tt_peer = tt_attach(v->emp->tt, v->name, steal_fd(&tun), &v->net, &err);
+	if (v->tt_peer == NULL) {
+		char why[512];
+		snprintf(why, sizeof(why), "tuntap: %s", err_msg(err));
+		err_free(&err);
+		fail_start(v, why);
+		return;
+	}
+	log_info("vassal %s: tun %s attached to the tuntap router", v->name, v->net.dev);
+}
+
+static void handle_ctl(struct emp_vassal *v, const char *pkt, size_t n, int fd)
+{
+	if ((uint8_t)pkt[0] == CTL_V_TUN) {
+		take_tun(v, fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd); /* no other message carries one */
 	switch ((uint8_t)pkt[0]) {
 	case CTL_V_READY:
 		emp_event(v, VE_READY);
@@ -450,15 +540,18 @@ static void on_ctl(struct ev_loop *loop, ev_io *w, int revents)
 	struct emp_vassal *v = container_of(w, struct emp_vassal, ctl_io);
 	for (int i = 0; i < 32 && v->ctl_fd >= 0; i++) {
 		char pkt[CTL_MAX];
-		ssize_t n = recv(v->ctl_fd, pkt, sizeof(pkt), MSG_DONTWAIT);
+		int fd;
+		ssize_t n = ctl_recv(v->ctl_fd, pkt, sizeof(pkt), &fd);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
+			if (fd >= 0)
+				close(fd);
 			/* closed: the exit (ev_child) tells the rest */
 			ev_io_stop(loop, w);
 			return;
 		}
-		handle_ctl(v, pkt, (size_t)n);
+		handle_ctl(v, pkt, (size_t)n, fd);
 	}
 }
 
@@ -534,6 +627,11 @@ void emp_close_io(struct emp_vassal *v)
 	buf_free(&v->err_line);
 	rtr_local_detach(v->sub);
 	v->sub = NULL;
+	if (v->tt_peer != NULL)
+		log_info("vassal %s: tun %s detached from the tuntap router", v->name,
+			 v->net.dev);
+	tt_detach(v->tt_peer);
+	v->tt_peer = NULL;
 }
 
 static void on_child(struct ev_loop *loop, ev_child *w, int revents)

@@ -136,6 +136,8 @@ int emp_stats_json(struct emp *e, struct buf *out)
 	json_arr_end(&j);
 	json_key(&j, "router");
 	rtr_stats_json(e->rtr, &j);
+	json_key(&j, "tuntap");
+	tt_stats_json(e->tt, &j);
 	json_obj_end(&j);
 	if (json_done(&j) < 0)
 		return -1;

@@ -9,7 +9,10 @@
  *                      /proc, a minimal /dev), pivot_root into it and detach
  *                      the old root; or honour `pivot-root = NEW OLD`;
  *                      then the hostname.
- *   2. (the vassal runs its exec-as-root hooks here, still privileged)
+ *   2. jail_tun_up     with `tuntap-device`: the tun device (opened with
+ *                      jail_tun_open before stage 1) named, addressed and
+ *                      up, with `lo` and the default routes (jail/tun.c)
+ *   2b. (the vassal runs its exec-as-root hooks here, still privileged)
  *   3. jail_lockdown   rlimits, supplementary groups, gid, uid, capabilities
  *                      (bounding set cleared except `cap =`, which stay
  *                      permitted/effective/inheritable/ambient so they
@@ -90,6 +93,40 @@ int jail_build(const struct jail_spec *spec, struct err **err);
 
 /* jail_lockdown - stage 3 (rlimits, groups, gid, uid, caps, no_new_privs). */
 int jail_lockdown(const struct jail_spec *spec, struct err **err);
+
+/*
+ * The tun stage, for a vassal with `tuntap-device` (jail/tun.c): its one
+ * interface, in its own network namespace.
+ */
+#define JAIL_TUN_MAX_IPS 8
+
+struct jail_tun_addr {
+	int family;	  /* AF_INET or AF_INET6; 0: none */
+	uint8_t addr[16]; /* 4 bytes used for AF_INET */
+	uint8_t prefix;
+};
+
+struct jail_tun {
+	char dev[16];	    /* IFNAMSIZ */
+	unsigned mtu;
+	struct jail_tun_addr ips[JAIL_TUN_MAX_IPS];
+	size_t n_ips;
+	struct jail_tun_addr gw4, gw6; /* default routes; family 0: none */
+};
+
+/*
+ * jail_tun_open - open /dev/net/tun (CLOEXEC), before jail_build: the new
+ * root's /dev has no net/tun. Returns the descriptor or -1 with *err.
+ */
+int jail_tun_open(struct err **err);
+
+/*
+ * jail_tun_up - after jail_build, still privileged: make @fd the tun device
+ * @t->dev (IFF_TUN | IFF_NO_PI, non-blocking), give it @t's addresses and
+ * MTU, bring it and `lo` up, and add a default route through each gateway.
+ * Returns 0, or -1 with *err naming the device, the step and the address.
+ */
+int jail_tun_up(int fd, const struct jail_tun *t, struct err **err);
 
 /*
  * jail_write_id_maps - from the parent, after cloning with CLONE_NEWUSER:

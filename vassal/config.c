@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "core/log.h"
 #include "core/sign.h"
 #include "jail/jail.h"
+#include "tuntap/tuntap.h"
 #include "vassal/internal.h"
 
 const char *const vsl_sections[] = {"vassal", "uwsgi", NULL};
@@ -324,12 +326,14 @@ static size_t count_keys(const char *const *list)
 	return n;
 }
 
-/* The vassal's own keys, the worker keys and the jail's, NULL-terminated,
- * newly allocated. */
+/* The vassal's own keys, the worker keys, the jail's and the tuntap
+ * device's, NULL-terminated, newly allocated. */
 static const char **known_keys_new(void)
 {
 	size_t n_jail = count_keys(jail_cfg_keys), n_wk = count_keys(vsl_wcfg_keys);
-	const char **known = calloc(ARRAY_SIZE(vsl_keys) + n_jail + n_wk + 1, sizeof(*known));
+	size_t n_tt = count_keys(tt_vassal_keys);
+	const char **known =
+	    calloc(ARRAY_SIZE(vsl_keys) + n_jail + n_wk + n_tt + 1, sizeof(*known));
 	if (known == NULL)
 		return NULL;
 	size_t n = 0;
@@ -339,6 +343,8 @@ static const char **known_keys_new(void)
 		known[n++] = jail_cfg_keys[i];
 	for (size_t i = 0; i < n_wk; i++)
 		known[n++] = vsl_wcfg_keys[i];
+	for (size_t i = 0; i < n_tt; i++)
+		known[n++] = tt_vassal_keys[i];
 	return known;
 }
 
@@ -462,7 +468,23 @@ static int validate(const struct cfg *c, bool host, struct err **err)
 	if (n_socks < 0 || check_subscriptions(c, addrs, (size_t)n_socks, host, err) < 0)
 		return -1;
 	struct vsl_wcfg w;
-	return vsl_wcfg_read(c, &w, err);
+	if (vsl_wcfg_read(c, &w, err) < 0)
+		return -1;
+	struct tt_vassal_net net;
+	int r = tt_vassal_net_read(c, &net, err);
+	tt_vassal_net_free(&net);
+	return r < 0 ? -1 : 0;
+}
+
+/* A tun device is created in the vassal's network namespace: without one
+ * of its own it would be the host's. */
+static int check_tuntap_netns(const struct cfg *c, unsigned long clone_flags, struct err **err)
+{
+	const struct cfg_entry *e = cfg_get(c, "tuntap-device");
+	if (e == NULL || (clone_flags & CLONE_NEWNET))
+		return 0;
+	return cfg_error(c, e, err,
+			 "needs a network namespace of its own: add `net` to use-clone");
 }
 
 int vsl_config_validate_own(const struct cfg *c, struct err **err)
@@ -472,7 +494,7 @@ int vsl_config_validate_own(const struct cfg *c, struct err **err)
 
 int vsl_config_validate(const struct cfg *c, unsigned long clone_flags, struct err **err)
 {
-	if (validate(c, true, err) < 0)
+	if (validate(c, true, err) < 0 || check_tuntap_netns(c, clone_flags, err) < 0)
 		return -1;
 	struct jail_spec spec;
 	memset(&spec, 0, sizeof(spec));

@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/sign.h"
 #include "core/subpkt.h"
+#include "tuntap/tuntap.h"
 #include "vassal/vassal.h"
 
 /* `heartbeat`: seconds between CTL_V_HEARTBEAT messages. */
@@ -380,6 +381,31 @@ struct vsl_pool {
 	struct ctl_workers stats;
 };
 
+/*
+ * The pump between the vassal's tun device and a router that is not the
+ * emperor's own (tunpump.c): uWSGI's framing on a unix stream socket
+ * connected before the jail. Both buffers are bounded; nothing blocks.
+ */
+#define VSL_TUN_FOREIGN_MTU 1500     /* uWSGI's tuntap buffers are 8192 bytes */
+#define VSL_TUN_OUT_MAX (256 * 1024) /* framed packets waiting for the socket */
+
+struct vsl_tun {
+	int tun_fd;	   /* -1: no pump */
+	int sock_fd;	   /* connected to `tuntap-device` SOCKET */
+	unsigned mtu;	   /* the tun device's */
+	char socket[108];  /* its path, for messages */
+	uint8_t *in;	   /* from the socket: frames, parsed in place */
+	size_t in_len, in_cap;
+	uint8_t *out;	   /* to the socket: whole frames */
+	size_t out_off, out_len;
+	uint8_t *pkt;	   /* one packet read from the tun, mtu bytes */
+	struct tt_addr_set own; /* the vassal's addresses: nothing else leaves */
+	uint32_t announce4;	/* an IPv4 address of ours (network order), 0: none */
+	uint32_t gw4;		/* where the announcement goes (network order) */
+	uint64_t dropped;	/* packets dropped: spoofed source, full queue, tun errors */
+	ev_io tun_r, sock_r, sock_w;
+};
+
 struct vassal {
 	/* from argv (strings borrowed from argv) */
 	const char *name;
@@ -394,6 +420,7 @@ struct vassal {
 	struct vsl_keyring keys; /* signing keys, read before the jail */
 	struct vsl_subs subs;
 	struct vsl_pool pool;
+	struct vsl_tun tun;
 	enum vsl_mode mode;
 	int exit_code; /* what the vassal returns once the loop breaks */
 
@@ -458,6 +485,24 @@ void vsl_loop_serving(struct vassal *v, bool serving);
 /* vsl_loop_apply - make @next the current settings (taken): the
  * subscriptions follow a change of their keys, the heartbeat its own. */
 void vsl_loop_apply(struct vassal *v, struct vsl_conf *next);
+
+/* ---- the tun pump to a foreign router (tunpump.c) ---- */
+
+/*
+ * vsl_tun_pump_init - take @tun_fd (the configured, non-blocking tun
+ * device) and @sock_fd (connected to the router at @socket) for a pump on
+ * @v's loop, with the addresses of @net (the only sources let out) and
+ * device MTU @mtu. Returns 0, or -1 with *err (both fds closed).
+ */
+int vsl_tun_pump_init(struct vassal *v, int tun_fd, int sock_fd, const char *socket,
+		      const struct tt_vassal_net *net, unsigned mtu, struct err **err);
+/* vsl_tun_pump_start - watch both ends; first announce our IPv4 address to
+ * the router (uWSGI's learns a peer's address from its first packet). */
+void vsl_tun_pump_start(struct vassal *v);
+/* vsl_tun_pump_end - stop its watchers. */
+void vsl_tun_pump_end(struct vassal *v);
+/* vsl_tun_pump_free - close both ends, free the buffers. */
+void vsl_tun_pump_free(struct vassal *v);
 
 /*
  * vsl_loop_run - start the workers and run the loop until the vassal is

@@ -7,7 +7,9 @@
  * commands and SIGTERM/SIGINT/SIGHUP, and reaps every child: as PID 1 of its
  * pid namespace it inherits orphans. A new config from the emperor
  * (CTL_E_CONFIG) is applied in place: changed subscription keys are
- * re-announced, changed worker keys reload the workers with them. Once the
+ * re-announced, changed worker keys reload the workers with them. With a
+ * foreign tuntap router, the tun pump (tunpump.c) runs on this loop too.
+ * Once the
  * workers are ready the subscriptions start (subscribe.c); whenever no
  * worker can serve, or the vassal goes away, they are withdrawn first.
  * Nothing here blocks.
@@ -31,6 +33,7 @@ static void finish(struct vassal *v, int code)
 	v->exit_code = code;
 	vsl_sub_end(v);
 	vsl_pool_end(v);
+	vsl_tun_pump_end(v);
 	ev_io_stop(v->loop, &v->ctl_w);
 	ev_timer_stop(v->loop, &v->hb_w);
 	ev_signal_stop(v->loop, &v->term_w);
@@ -248,6 +251,8 @@ int vsl_loop_run(struct vassal *v)
 		vsl_loop_fail(v, &err);
 		return v->exit_code;
 	}
+	/* The network first: the app may use it as soon as it runs. */
+	vsl_tun_pump_start(v);
 	vsl_pool_start(v);
 	/* A spawn failure may already have stopped every watcher. */
 	if (ev_is_active(&v->ctl_w))

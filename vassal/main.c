@@ -11,8 +11,11 @@
  * those descriptors and close them (the process becomes non-dumpable once
  * it holds one, so the tenant's app, running as the same user, can neither
  * ptrace it nor read its memory), build the jail
- * (jail_build), run the `exec-as-root` hooks while still privileged, lock the
- * jail down (jail_lockdown), set up the subscriptions as the tenant
+ * (jail_build; with `tuntap-device`, /dev/net/tun is opened and a foreign
+ * router's socket connected before it, and the tun device configured right
+ * after it, then handed to the emperor with CTL_V_TUN when its router is
+ * the vassal's, else pumped by tunpump.c), run the `exec-as-root` hooks while
+ * still privileged, lock the jail down (jail_lockdown), set up the subscriptions as the tenant
  * (subscribe.c), then hand over to the loop (loop.c) which runs the
  * workers (workers.c).
  * Any startup failure is sent to the emperor as CTL_V_ERROR with the message
@@ -28,12 +31,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ctl.h"
 #include "core/log.h"
 #include "jail/jail.h"
+#include "tuntap/tuntap.h"
 #include "vassal/internal.h"
 #include "vassal/vassal.h"
 
@@ -51,11 +56,14 @@ struct opts {
 	char *sign_args[VSL_MAX_SIGN_KEYS];	   /* --sign-key PATH=FD, as given */
 	struct vsl_key_fd keys[VSL_MAX_SIGN_KEYS]; /* ... parsed: fds follow the others */
 	size_t n_keys;
+	bool tuntap_local;   /* --tuntap-local: SOCKET is the emperor's own router */
+	unsigned tuntap_mtu; /* --tuntap-mtu: that router's MTU */
 };
 
 #define USAGE                                                                                      \
 	"usage: vassal --name NAME --origin PATH --namespaces FLAGS --listen-fds N "               \
-	"--stage-dir DIR [--subscribe-fd N [--local-server ADDR]...] [--sign-key PATH=FD]..."
+	"--stage-dir DIR [--subscribe-fd N [--local-server ADDR]...] [--sign-key PATH=FD]... "  \
+	"[--tuntap-local --tuntap-mtu N]"
 
 static int parse_uint(const char *s, unsigned max, unsigned *out)
 {
@@ -119,9 +127,11 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 	    {"subscribe-fd", required_argument, NULL, 'S'},
 	    {"local-server", required_argument, NULL, 'L'},
 	    {"sign-key", required_argument, NULL, 'K'},
+	    {"tuntap-local", no_argument, NULL, 'T'},
+	    {"tuntap-mtu", required_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *ns = NULL, *nfds = NULL, *sfd = NULL;
+	const char *ns = NULL, *nfds = NULL, *sfd = NULL, *mtu = NULL;
 	int opt;
 	memset(o, 0, sizeof(*o));
 	o->subscribe_fd = -1;
@@ -155,6 +165,12 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 					       VSL_MAX_SIGN_KEYS);
 			o->sign_args[o->n_keys++] = optarg;
 			break;
+		case 'T':
+			o->tuntap_local = true;
+			break;
+		case 'M':
+			mtu = optarg;
+			break;
 		default:
 			return err_set(err, 0, USAGE);
 		}
@@ -174,6 +190,11 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err **err)
 			       want);
 	if (sfd != NULL)
 		o->subscribe_fd = (int)want;
+	o->tuntap_mtu = TT_MTU_DEFAULT;
+	if (mtu != NULL && (parse_uint(mtu, TT_MTU_MAX, &o->tuntap_mtu) < 0 ||
+			    o->tuntap_mtu < TT_MTU_MIN))
+		return err_set(err, 0, "--tuntap-mtu '%s': expected %d..%d", mtu, TT_MTU_MIN,
+			       TT_MTU_MAX);
 	return parse_sign_keys(o, err);
 }
 
@@ -238,9 +259,111 @@ static int run_hook(const struct cfg *c, const struct cfg_entry *e, struct err *
 	return cfg_error(c, e, err, "'%s' killed by signal %d", e->value, WTERMSIG(status));
 }
 
-static int jail_up(const struct cfg *c, const struct jail_spec *spec, struct err **err)
+/* The network of a vassal with `tuntap-device` (tunnet), while it is set up. */
+struct tunnet {
+	struct tt_vassal_net net;
+	bool on;	  /* the file has tuntap-device */
+	bool local;	  /* SOCKET is the emperor's router: hand it the device */
+	int tun_fd;	  /* /dev/net/tun, opened before the jail */
+	int sock_fd;	  /* otherwise: connected to SOCKET before the jail */
+	struct jail_tun spec;
+};
+
+static void tunnet_free(struct tunnet *t)
 {
-	if (jail_build(spec, err) < 0)
+	if (t->tun_fd >= 0)
+		close(t->tun_fd);
+	if (t->sock_fd >= 0)
+		close(t->sock_fd);
+	t->tun_fd = t->sock_fd = -1;
+	tt_vassal_net_free(&t->net);
+}
+
+static void jail_addr(const struct tt_cidr *c, struct jail_tun_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->family == TT_IPV4) {
+		out->family = AF_INET;
+		memcpy(out->addr, c->ip.b + 12, 4);
+	} else if (c->family == TT_IPV6) {
+		out->family = AF_INET6;
+		memcpy(out->addr, c->ip.b, 16);
+	}
+	out->prefix = c->prefix;
+}
+
+/* A stream connection to the router at @path (the host's view, before the
+ * jail). Non-blocking: a router whose backlog is full fails this start. */
+static int connect_router(const char *path, struct err **err)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(sun.sun_path))
+		return err_set(err, ENAMETOOLONG, "tuntap-device: socket %s", path);
+	memcpy(sun.sun_path, path, n);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set(err, errno, "tuntap-device: socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return err_set(err, errno, "tuntap-device: connecting to the router at %s", path);
+	return steal_fd(&fd);
+}
+
+/*
+ * Before the jail: read the tuntap keys, open /dev/net/tun and, for a
+ * router other than the emperor's, connect to its socket: both paths are
+ * the host's, which the new root hides.
+ */
+static int tunnet_open(struct tunnet *t, const struct cfg *c, const struct opts *o,
+		       struct err **err)
+{
+	int r = tt_vassal_net_read(c, &t->net, err);
+	if (r <= 0)
+		return r;
+	t->on = true;
+	t->local = o->tuntap_local;
+	snprintf(t->spec.dev, sizeof(t->spec.dev), "%s", t->net.dev);
+	t->spec.mtu = t->local ? o->tuntap_mtu : VSL_TUN_FOREIGN_MTU;
+	for (size_t i = 0; i < t->net.n_ips && i < JAIL_TUN_MAX_IPS; i++)
+		jail_addr(&t->net.ips[i], &t->spec.ips[t->spec.n_ips++]);
+	jail_addr(&t->net.gw4, &t->spec.gw4);
+	jail_addr(&t->net.gw6, &t->spec.gw6);
+	if ((t->tun_fd = jail_tun_open(err)) < 0)
+		return -1;
+	if (!t->local && (t->sock_fd = connect_router(t->net.socket, err)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The jail's tun stage, after jail_build and before the hooks: the device
+ * configured in our network namespace, then handed to the emperor's router
+ * (we keep no copy) or kept for the pump.
+ */
+static int tunnet_up(struct vassal *v, struct tunnet *t, struct err **err)
+{
+	if (!t->on)
+		return 0;
+	if (jail_tun_up(t->tun_fd, &t->spec, err) < 0)
+		return -1;
+	if (t->local) {
+		if (ctl_send_msg_fd(CTL_FD_CONTROL, CTL_V_TUN, t->net.dev, strlen(t->net.dev),
+				    t->tun_fd) < 0)
+			return err_set(err, errno, "tun %s: handing it to the emperor", t->net.dev);
+		close(steal_fd(&t->tun_fd));
+		log_info("tun %s: up (MTU %u), handed to the emperor's router", t->net.dev,
+			 t->spec.mtu);
+		return 0;
+	}
+	int tun = steal_fd(&t->tun_fd), sock = steal_fd(&t->sock_fd);
+	return vsl_tun_pump_init(v, tun, sock, t->net.socket, &t->net, t->spec.mtu, err);
+}
+
+static int jail_up(struct vassal *v, const struct jail_spec *spec, struct tunnet *t,
+		   struct err **err)
+{
+	const struct cfg *c = v->conf->cfg;
+	if (jail_build(spec, err) < 0 || tunnet_up(v, t, err) < 0)
 		return -1;
 	for (const struct cfg_entry *e = cfg_next(c, "exec-as-root", NULL); e != NULL;
 	     e = cfg_next(c, "exec-as-root", e))
@@ -294,9 +417,13 @@ static int setup(struct vassal *v, struct opts *o, struct err **err)
 	memset(&spec, 0, sizeof(spec));
 	if (jail_spec_from_cfg(v->conf->cfg, o->clone_flags, o->stage_dir, &spec, err) < 0)
 		return -1;
+	struct tunnet tn = {.tun_fd = -1, .sock_fd = -1};
 	int r = read_keys(v, o, err);
 	if (r == 0)
-		r = jail_up(v->conf->cfg, &spec, err);
+		r = tunnet_open(&tn, v->conf->cfg, o, err);
+	if (r == 0)
+		r = jail_up(v, &spec, &tn, err);
+	tunnet_free(&tn);
 	jail_spec_free(&spec);
 	if (r < 0)
 		return -1;
@@ -338,6 +465,7 @@ int main(int argc, char **argv)
 	memcpy(v.local_servers, o.local_servers, sizeof(o.local_servers[0]) * o.n_local_servers);
 	v.n_local_servers = o.n_local_servers;
 	v.pool.notify_fd = -1;
+	v.tun.tun_fd = v.tun.sock_fd = -1;
 	if (setenv("IMPERIUM_VASSAL", o.name, 1) < 0 || setup(&v, &o, &err) < 0) {
 		if (err == NULL)
 			err_set(&err, errno, "setenv");
@@ -347,6 +475,7 @@ int main(int argc, char **argv)
 	}
 	vsl_sub_free(&v);
 	vsl_pool_free(&v);
+	vsl_tun_pump_free(&v);
 	vsl_keyring_free(&v.keys);
 	vsl_conf_free(v.conf);
 	return code;
