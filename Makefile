@@ -15,7 +15,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 DEB_PKGS := gcc make pkg-config libev-dev libnl-3-dev libnl-route-3-dev libcap-dev libssl-dev \
 	check iproute2 curl python3 procps util-linux uwsgi-core uwsgi-plugin-python3 \
-	wrk nginx openssl openssh-client
+	wrk nginx openssl openssh-client iperf3 passt
 
 # The vassal's pure parts (config checks, policies, /proc readers) are in the
 # library too: the emperor validates with them and the unit tests call them.

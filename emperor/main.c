@@ -110,9 +110,12 @@ static void reload_tuntap_rules(struct emp *e)
 	} else {
 		const struct tt_config *o = &e->cfg.tt, *n = &nc.tt;
 		if (strcmp(o->dev, n->dev) || strcmp(o->socket, n->socket) || o->mtu != n->mtu ||
-		    o->n_ips != n->n_ips || memcmp(o->ips, n->ips, sizeof(o->ips)))
-			log_warn("emperor: SIGHUP: the tuntap device, socket, addresses or MTU "
-				 "changed: that takes a restart (firewall rules applied now)");
+		    o->n_ips != n->n_ips || memcmp(o->ips, n->ips, sizeof(o->ips)) ||
+		    strcmp(o->gateway, n->gateway) || o->n_routes != n->n_routes ||
+		    memcmp(o->routes, n->routes, sizeof(o->routes)) ||
+		    memcmp(o->gw_key, n->gw_key, sizeof(o->gw_key)))
+			log_warn("emperor: SIGHUP: the tuntap device, socket, addresses, MTU or "
+				 "gateway changed: that takes a restart (firewall rules applied now)");
 		tt_set_rules(e->tt, &nc.tt);
 	}
 	emp_config_free(&nc);

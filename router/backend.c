@@ -182,6 +182,26 @@ static struct rtr_backend *take_idle(struct rtr_node *n)
 	return be;
 }
 
+int rtr_connect(const struct addr *a, bool *done)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sa->sa_family != AF_UNIX) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	*done = connect(fd, sa, a->len) == 0;
+	if (!*done && errno != EINPROGRESS && errno != EAGAIN) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 {
 	struct rtr *r = c->r;
@@ -194,21 +214,10 @@ int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 		c->be = be;
 		return 0;
 	}
-	const struct sockaddr *sa = (const struct sockaddr *)&node->addr.ss;
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bool done;
+	int fd = rtr_connect(&node->addr, &done);
 	if (fd < 0)
 		return -1;
-	if (sa->sa_family != AF_UNIX) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	int rc = connect(fd, sa, node->addr.len);
-	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	be = calloc(1, sizeof(*be));
 	if (be == NULL) {
 		close(fd);
@@ -226,7 +235,7 @@ int rtr_backend_open(struct rtr_client *c, struct rtr_node *node)
 	be->in.max = head + RTR_HIGH_WATER + RTR_IO_CHUNK + 1;
 	ev_io_init(&be->io, on_io, fd, EV_WRITE);
 	ev_timer_init(&be->timer, on_timer, (double)r->cfg.connect_timeout_ms / 1000.0, 0.);
-	if (rc == 0) {
+	if (done) {
 		be->connected = true; /* unix sockets connect at once */
 	} else {
 		ev_io_start(r->loop, &be->io);

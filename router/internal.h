@@ -341,6 +341,11 @@ void rtr_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void rtr_sub_close(struct rtr *r);
 
 /* proxy.c: the client side */
+/* rtr_accept - one connection from listener @l into @ss, counted against
+ * http-max-connections (every client front end shares it): the fd, or -1
+ * when there is none now (*at_limit when refused at the limit, which
+ * pauses accepting; out of descriptors pauses for 1 s). */
+int rtr_accept(struct rtr *r, struct rtr_listener *l, struct sockaddr_storage *ss, bool *at_limit);
 int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err);
 void rtr_client_free(struct rtr_client *c);
 /* rtr_accept_resume - start the client listeners again when below
@@ -371,6 +376,10 @@ const char *rtr_sclose_name(enum rtr_sclose c);
 void rtr_client_backend_event(struct rtr_client *c, int what);
 
 /* backend.c */
+/* rtr_connect - a nonblocking stream socket connecting to @a (TCP_NODELAY
+ * unless unix): the fd, *done when already connected (unix sockets), or -1
+ * with errno when the connect failed at once. */
+int rtr_connect(const struct addr *a, bool *done);
 /* Connect (or reuse an idle connection) to @node for @c (sets c->be).
  * 0 or -1 with errno. */
 int rtr_backend_open(struct rtr_client *c, struct rtr_node *node);

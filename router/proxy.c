@@ -170,35 +170,44 @@ static void client_new(struct rtr *r, struct rtr_listener *l, int fd,
 	r->accepted++;
 }
 
+int rtr_accept(struct rtr *r, struct rtr_listener *l, struct sockaddr_storage *ss, bool *at_limit)
+{
+	*at_limit = false;
+	if (r->n_clients >= r->cfg.max_conns) {
+		rtr_accept_pause(r, 0);
+		r->conn_refusals++;
+		*at_limit = true;
+		return -1;
+	}
+	socklen_t sl = sizeof(*ss);
+	int fd = accept4(l->fd, (struct sockaddr *)ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* Out of descriptors: stop accepting for a moment rather
+			 * than spin on a ready listener. */
+			log_warn("router: accept on %s: %s; pausing for 1 s", l->addr.text,
+				 strerror(errno));
+			rtr_accept_pause(r, 1.0);
+		}
+		return -1;
+	}
+	if (sl == 0 || ss->ss_family == AF_UNSPEC)
+		ss->ss_family = AF_UNIX;
+	return fd;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
+	(void)loop;
 	(void)revents;
 	struct rtr_listener *l = container_of(w, struct rtr_listener, io);
-	struct rtr *r = l->r;
 	for (int i = 0; i < 64; i++) {
-		if (r->n_clients >= r->cfg.max_conns) {
-			set_accepting(r, false);
-			r->conn_refusals++;
-			return;
-		}
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* Out of descriptors: stop accepting for a moment
-				 * rather than spin on a ready listener. */
-				log_warn("router: accept on %s: %s; pausing for 1 s", l->addr.text,
-					 strerror(errno));
-				set_accepting(r, false);
-				ev_timer_set(&r->accept_retry, 1., 0.);
-				ev_timer_start(loop, &r->accept_retry);
-			}
+		bool at_limit;
+		int fd = rtr_accept(l->r, l, &ss, &at_limit);
+		if (fd < 0)
 			return;
-		}
-		if (sl == 0 || ss.ss_family == AF_UNSPEC)
-			ss.ss_family = AF_UNIX;
-		client_new(r, l, fd, &ss);
+		client_new(l->r, l, fd, &ss);
 	}
 }
 

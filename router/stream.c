@@ -215,26 +215,15 @@ static void connect_failed(struct rtr_stream *s, int e)
 static int node_connect(struct rtr_stream *s, struct rtr_node *n)
 {
 	struct rtr *r = s->r;
-	const struct sockaddr *sa = (const struct sockaddr *)&n->addr.ss;
-	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bool done;
+	int fd = rtr_connect(&n->addr, &done);
 	if (fd < 0)
 		return -1;
-	if (sa->sa_family != AF_UNIX) {
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	int rc = connect(fd, sa, n->addr.len);
-	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	s->nfd = fd;
 	s->node = n;
 	n->inflight++;
 	ev_io_init(&s->nio, on_node_io, fd, EV_WRITE);
-	if (rc == 0) {
+	if (done) {
 		connected(s); /* unix sockets connect at once */
 		return 0;
 	}
@@ -768,29 +757,16 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	struct rtr_listener *l = container_of(w, struct rtr_listener, io);
-	struct rtr *r = l->r;
 	for (int i = 0; i < 64; i++) {
-		if (r->n_clients >= r->cfg.max_conns) {
-			rtr_accept_pause(r, 0);
-			r->conn_refusals++;
-			r->sstats[kind_of(l->kind)].refused_at_limit++;
-			return;
-		}
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		bool at_limit;
+		int fd = rtr_accept(l->r, l, &ss, &at_limit);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				log_warn("router: accept on %s: %s; pausing for 1 s", l->addr.text,
-					 strerror(errno));
-				rtr_accept_pause(r, 1.0);
-			}
+			if (at_limit)
+				l->r->sstats[kind_of(l->kind)].refused_at_limit++;
 			return;
 		}
-		if (sl == 0 || ss.ss_family == AF_UNSPEC)
-			ss.ss_family = AF_UNIX;
-		stream_new(r, l, fd, &ss);
+		stream_new(l->r, l, fd, &ss);
 	}
 }
 

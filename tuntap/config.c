@@ -5,12 +5,18 @@
  * device and framing socket (`tuntap-router`, uWSGI's syntax), the device's
  * addresses and MTU, the emperor's firewall lists and policies, and the
  * router's limits; and the CIDR parser shared with the vassal side's
- * `tuntap-ip`. Each error names file, line and key. The UDP gateway (the 4th
- * field of `tuntap-router`, and `tuntap-router-route`) is recognised and
- * refused: it is not built yet.
+ * `tuntap-ip`. Each error names file, line and key. The UDP gateway: the 4th
+ * field of `tuntap-router` (its UDP address), `tuntap-router-route = CIDR
+ * ADDR` (networks behind remote routers) and `tuntap-router-gateway-key =
+ * FILE`, the pre-shared key read here (64 hex digits, from a regular file
+ * no one but its owner may read or write).
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/addr.h"
 #include "tuntap/tuntap.h"
@@ -33,6 +39,7 @@ const char *const tt_config_keys[] = {
     "tuntap-router-max-peers",
     "tuntap-router-queue",
     "tuntap-router-route",
+    "tuntap-router-gateway-key",
     NULL,
 };
 
@@ -52,6 +59,8 @@ void tt_config_free(struct tt_config *c)
 {
 	tt_fw_list_free(&c->fw_in);
 	tt_fw_list_free(&c->fw_out);
+	explicit_bzero(c->gw_key, sizeof(c->gw_key));
+	c->gw_key_set = false;
 }
 
 /* A strict decimal prefix length of 1..3 digits, at most @max. */
@@ -141,6 +150,34 @@ static bool dev_name_ok(const char *d)
 	return true;
 }
 
+/* A UDP address "ip:port" / "[v6]:port" (":port" too when @any_ok, for
+ * a local address); @what names the field in errors. */
+static int read_udp_addr(const char *s, struct addr *a, bool any_ok, const struct cfg *f,
+			 const struct cfg_entry *e, const char *what, struct err **err)
+{
+	struct err *sub = NULL;
+	if (addr_parse(s, a, &sub) < 0) {
+		cfg_error(f, e, err, "%s: %s", what, err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	int fam = a->ss.ss_family;
+	if (fam != AF_INET && fam != AF_INET6)
+		return cfg_error(f, e, err, "%s '%s': expected a UDP ip:port or [v6]:port", what,
+				 s);
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+	uint16_t port = fam == AF_INET ? v4->sin_port : v6->sin6_port;
+	bool any = fam == AF_INET ? v4->sin_addr.s_addr == htonl(INADDR_ANY)
+				  : IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr);
+	if (port == 0)
+		return cfg_error(f, e, err, "%s '%s': needs a port", what, s);
+	if (any && !any_ok)
+		return cfg_error(f, e, err, "%s '%s': needs a remote address, not a wildcard", what,
+				 s);
+	return 0;
+}
+
 /* DEV SOCKET [STATS [GATEWAY]] */
 static int read_router(struct tt_config *c, const struct cfg *f, const struct cfg_entry *e,
 		       struct err **err)
@@ -161,14 +198,12 @@ static int read_router(struct tt_config *c, const struct cfg *f, const struct cf
 		return cfg_error(f, e, err, "SOCKET '%s': expected an absolute path", fld[1]);
 	if (n >= 4) {
 		struct addr a;
-		struct err *sub = NULL;
-		if (addr_parse(fld[3], &a, &sub) < 0) {
-			cfg_error(f, e, err, "GATEWAY: %s", err_msg(sub));
-			err_free(&sub);
+		if (read_udp_addr(fld[3], &a, true, f, e, "GATEWAY", err) < 0)
 			return -1;
-		}
-		return cfg_error(f, e, err, "GATEWAY %s: the UDP gateway is not supported yet",
-				 fld[3]);
+		if (strlen(fld[3]) >= sizeof(c->gateway))
+			return cfg_error(f, e, err, "GATEWAY '%s': longer than %zu bytes", fld[3],
+					 sizeof(c->gateway) - 1);
+		memcpy(c->gateway, fld[3], strlen(fld[3]) + 1);
 	}
 	memcpy(c->dev, fld[0], strlen(fld[0]) + 1);
 	memcpy(c->socket, fld[1], strlen(fld[1]) + 1);
@@ -211,6 +246,105 @@ static int read_ip(struct tt_config *c, const struct cfg *f, const struct cfg_en
 		if (cidr_same_ip(&c->ips[i], x))
 			return cfg_error(f, e, err, "'%s' is given twice", e->value);
 	c->n_ips++;
+	return 1;
+}
+
+/* CIDR ADDR: packets for CIDR go to the remote router at ADDR. */
+static int read_route(struct tt_config *c, const struct cfg *f, const struct cfg_entry *e,
+		      struct err **err)
+{
+	char fld[2][TT_PATH_MAX];
+	if (c->n_routes >= TT_GW_ROUTES_MAX)
+		return cfg_error(f, e, err, "given more than %d times", TT_GW_ROUTES_MAX);
+	if (split_fields(e->value, fld, 2) != 2)
+		return cfg_error(f, e, err,
+				 "expected CIDR ADDR (a network and a router's ip:port)");
+	struct tt_gw_route *r = &c->routes[c->n_routes];
+	memset(r, 0, sizeof(*r));
+	struct err *sub = NULL;
+	if (tt_cidr_parse(fld[0], &r->net, &sub) < 0) {
+		cfg_error(f, e, err, "%s", err_msg(sub));
+		err_free(&sub);
+		return -1;
+	}
+	struct addr a;
+	if (read_udp_addr(fld[1], &a, false, f, e, "ADDR", err) < 0)
+		return -1;
+	if (strlen(fld[1]) >= sizeof(r->peer_text))
+		return cfg_error(f, e, err, "ADDR '%s': longer than %zu bytes", fld[1],
+				 sizeof(r->peer_text) - 1);
+	for (size_t i = 0; i < c->n_routes; i++)
+		if (cidr_same_ip(&c->routes[i].net, &r->net) &&
+		    c->routes[i].net.prefix == r->net.prefix)
+			return cfg_error(f, e, err, "%s is routed twice", fld[0]);
+	memcpy(&r->peer, &a.ss, a.len);
+	r->peer_len = a.len;
+	memcpy(r->peer_text, fld[1], strlen(fld[1]) + 1);
+	c->n_routes++;
+	return 1;
+}
+
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* @s[0..n): 2 * TT_GW_KEY_LEN hex digits, then only blanks and newlines. */
+static int key_parse(const char *s, size_t n, uint8_t *key)
+{
+	if (n < 2 * TT_GW_KEY_LEN)
+		return -1;
+	for (size_t i = 0; i < TT_GW_KEY_LEN; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	for (size_t i = 2 * TT_GW_KEY_LEN; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return -1;
+	return 0;
+}
+
+/* FILE: a regular file, neither group- nor world-accessible, holding the
+ * key as 64 hex digits (`openssl rand -hex 32 > FILE; chmod 600 FILE`). */
+static int read_key(struct tt_config *c, const struct cfg *f, const struct cfg_entry *e,
+		    struct err **err)
+{
+	if (c->gw_key_set)
+		return cfg_error(f, e, err, "given more than once");
+	int fd = open(e->value, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return cfg_error(f, e, err, "%s: %s", e->value, strerror(errno));
+	struct stat st;
+	char buf[256];
+	ssize_t n = -1;
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size >= (off_t)sizeof(buf))
+		why = "too large for a key";
+	else if (st.st_mode & 077)
+		why = "readable or writable by group or others: chmod 600 it";
+	else if ((n = read(fd, buf, sizeof(buf))) < 0)
+		why = strerror(errno);
+	else if (key_parse(buf, (size_t)n, c->gw_key) < 0)
+		why = "expected 64 hex digits (32 random bytes: openssl rand -hex 32)";
+	close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	if (why != NULL) {
+		explicit_bzero(c->gw_key, sizeof(c->gw_key));
+		return cfg_error(f, e, err, "%s: %s", e->value, why);
+	}
+	c->gw_key_set = true;
 	return 1;
 }
 
@@ -286,8 +420,8 @@ int tt_config_read(struct tt_config *c, const struct cfg *f, const struct cfg_en
 	if (!strcmp(k, "tuntap-router-queue"))
 		return read_queue(c, f, e, err);
 	if (!strcmp(k, "tuntap-router-route"))
-		return cfg_error(f, e, err,
-				 "routes to remote routers (the UDP gateway) are not "
-				 "supported yet");
+		return read_route(c, f, e, err);
+	if (!strcmp(k, "tuntap-router-gateway-key"))
+		return read_key(c, f, e, err);
 	return 0;
 }

@@ -1,29 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 /*
- * The tuntap router (see tuntap.h): the host tun device, the framing socket,
- * the peers and the packet path between them, on the emperor's libev loop.
+ * The tuntap router (see tuntap.h): its setup and teardown (the host tun
+ * device, configured with libnl; the framing socket, in peers.c), rule
+ * reloads, vassals' tun descriptors attached and detached, the address
+ * table from address to peer, rate-limited logs and the stats. The packet
+ * path is in path.c, framed peers in peers.c (internal.h says how the files
+ * share the work).
  *
  * The packet path allocates nothing. Buffers are fixed and allocated at
  * setup: one receive buffer for every tun read (the host device's and the
  * vassals' descriptors; reads are handled one at a time, each packet routed
  * before the next read), and per framed peer an input buffer holding at
  * least one whole frame and an output queue of `tuntap-router-queue` bytes.
- * A wakeup reads up to TT_BATCH packets, so one busy peer cannot starve the
- * others; framed peers that got packets during a batch are flushed once at
- * its end (one write for many frames), or at once when their queue is half
- * full. Nothing blocks: tun descriptors are nonblocking and a write that
- * cannot go through drops the packet (counted); a framed peer's queue
- * drains on EV_WRITE and drops (queue_full) past its bound.
- *
- * Each packet is classified (pkt.h), its source checked against the
- * sender's addresses, then judged by the firewall (fw.h) and routed through
- * an open-addressing table from address to peer. A framed peer's address is
- * learnt from its first packet whose source lies in a `tuntap-router-ip`
- * network; if another peer has it, the newcomer is refused and
- * disconnected. Framing cannot resync, so any framing error disconnects;
- * TT_BAD_RUN malformed packets in a row do too. Log lines about a peer name
- * it and are rate-limited per reason.
+ * The address table grows only when a peer is attached or learns its
+ * address. An address is never taken from the peer that has it: a second
+ * claimant is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,37 +23,16 @@
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
-#include "core/log.h"
-#include "tuntap/frame.h"
+#include "tuntap/internal.h"
 #include "tuntap/nl.h"
-#include "tuntap/tuntap.h"
-
-#define TT_BATCH 64	  /* packets per wakeup */
-#define TT_BAD_RUN 100	  /* malformed packets in a row before a framed peer goes */
-#define TT_RX_BUF 65536	  /* a tun read: any IP packet fits */
-#define TT_LOG_WINDOW 5.0 /* seconds: at most TT_LOG_BURST lines of one reason in each */
-#define TT_LOG_BURST 10
-#define TT_ACCEPT_RETRY 1.0 /* seconds the listener pauses when out of descriptors */
-/* uWSGI reads a frame into a buffer of TT_FRAME_UWSGI_BUF bytes: larger
- * packets are never sent to a framed peer. */
-#define TT_FRAMED_PKT_MAX (TT_FRAME_UWSGI_BUF - TT_FRAME_HDR_LEN)
-
-enum tt_drop {
-	TT_DROP_FIREWALL,
-	TT_DROP_SPOOF,
-	TT_DROP_MALFORMED,
-	TT_DROP_NO_ROUTE,
-	TT_DROP_QUEUE_FULL,
-	TT_DROP_TOO_BIG, /* over what a framed (uWSGI) peer can read */
-	TT_DROP__COUNT
-};
 
 static const char *const drop_names[TT_DROP__COUNT] = {
     [TT_DROP_FIREWALL] = "firewall",	 [TT_DROP_SPOOF] = "spoof",
@@ -69,105 +40,10 @@ static const char *const drop_names[TT_DROP__COUNT] = {
     [TT_DROP_QUEUE_FULL] = "queue_full", [TT_DROP_TOO_BIG] = "too_big",
 };
 
-enum tt_refuse { TT_REF_DUPLICATE, TT_REF_MAX_PEERS, TT_REF__COUNT };
-
-/* Log rate-limit slots, one per reason. */
-enum tt_log {
-	TT_LOG_SPOOF,
-	TT_LOG_REFUSED,
-	TT_LOG_MALFORMED,  /* a malformed packet dropped */
-	TT_LOG_DISCONNECT, /* a framed peer dropped for its frames */
-	TT_LOG_CLOSED,
-	TT_LOG_IO,
-	TT_LOG_LEARNT,
-	TT_LOG__COUNT
-};
-
-struct tt_counters {
-	uint64_t packets_in, bytes_in;	 /* received from it */
-	uint64_t packets_out, bytes_out; /* delivered to it */
-	uint64_t drops[TT_DROP__COUNT];
-};
-
-struct tt_peer {
-	struct tt *t;
-	struct tt_peer *prev, *next;
-	struct tt_peer *dirty_next; /* framed peers with output to flush */
-	bool dirty, framed, closing, down;
-	char name[96];
-	int fd;
-	pid_t pid;
-	ev_io rio, wio;
-	struct tt_addr_set addrs;
-	struct tt_fw_list fw; /* the vassal's own rules; empty for a framed peer */
-	uint8_t *in;	      /* framed: bytes received, from a frame boundary */
-	size_t in_len, in_cap;
-	uint8_t *out; /* framed: frames to send, out[head..len) */
-	size_t out_head, out_len, out_cap;
-	unsigned bad_run;
-	uint64_t rules_ignored;
-	struct tt_counters c;
-};
-
-struct tt_slot {
-	union tt_ip ip;
-	uint8_t family;
-	struct tt_peer *p; /* NULL: empty */
-};
-
-/* Address -> peer, open addressing with linear probing. */
-struct tt_map {
-	struct tt_slot *s;
-	size_t cap, n; /* cap a power of two, n <= cap / 2 */
-};
-
-struct tt {
-	struct ev_loop *loop;
-	struct tt_config cfg;
-	int dev_fd, ifindex, lfd;
-	ev_io dev_io, lio;
-	ev_timer accept_retry;
-	uint8_t *rx; /* TT_RX_BUF bytes */
-	struct tt_peer *peers, *dirty;
-	uint32_t n_peers;
-	uint64_t next_id;
-	struct tt_map map;
-	struct tt_counters host; /* in: read from the host device, out: written to it */
-	uint64_t drops[TT_DROP__COUNT];
-	uint64_t refused[TT_REF__COUNT];
-	uint64_t disconnected; /* framed peers dropped for their frames */
-	struct {
-		double start;	     /* of the current window */
-		unsigned lines;	     /* written in it */
-		uint64_t suppressed; /* not written since the last line */
-	} log[TT_LOG__COUNT];
-};
-
 /* ---- the address table ---- */
-
-static size_t slot_of(const struct tt_map *m, uint8_t family, const union tt_ip *ip)
+void tt_map_insert(struct tt_map *m, uint8_t family, const union tt_ip *ip, struct tt_peer *p)
 {
-	uint64_t h = (ip->q[0] * 0x9e3779b97f4a7c15ull) ^ (ip->q[1] + family);
-	h *= 0xff51afd7ed558ccdull;
-	return (size_t)(h >> 32) & (m->cap - 1);
-}
-
-static struct tt_peer *map_find(const struct tt_map *m, uint8_t family, const union tt_ip *ip)
-{
-	if (m->cap == 0)
-		return NULL;
-	for (size_t i = slot_of(m, family, ip);; i = (i + 1) & (m->cap - 1)) {
-		const struct tt_slot *s = &m->s[i];
-		if (s->p == NULL)
-			return NULL;
-		if (s->family == family && s->ip.q[0] == ip->q[0] && s->ip.q[1] == ip->q[1])
-			return s->p;
-	}
-}
-
-static void map_insert(struct tt_map *m, uint8_t family, const union tt_ip *ip, struct tt_peer *p)
-{
-	size_t i = slot_of(m, family, ip);
+	size_t i = tt_map_slot(m, family, ip);
 	while (m->s[i].p != NULL)
 		i = (i + 1) & (m->cap - 1);
 	m->s[i] = (struct tt_slot){.ip = *ip, .family = family, .p = p};
@@ -175,7 +51,7 @@ static void map_insert(struct tt_map *m, uint8_t family, const union tt_ip *ip, 
 }
 
 /* Room for @more entries (called at attach time, never per packet). */
-static int map_reserve(struct tt_map *m, size_t more)
+int tt_map_reserve(struct tt_map *m, size_t more)
 {
 	if ((m->n + more) * 2 <= m->cap)
 		return 0;
@@ -187,18 +63,18 @@ static int map_reserve(struct tt_map *m, size_t more)
 		return -1;
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->s[i].p != NULL)
-			map_insert(&nm, m->s[i].family, &m->s[i].ip, m->s[i].p);
+			tt_map_insert(&nm, m->s[i].family, &m->s[i].ip, m->s[i].p);
 	free(m->s);
 	*m = nm;
 	return 0;
 }
 
 /* Remove, shifting back the entries of the probe run behind it. */
-static void map_remove(struct tt_map *m, uint8_t family, const union tt_ip *ip)
+void tt_map_remove(struct tt_map *m, uint8_t family, const union tt_ip *ip)
 {
 	if (m->cap == 0)
 		return;
-	size_t mask = m->cap - 1, i = slot_of(m, family, ip);
+	size_t mask = m->cap - 1, i = tt_map_slot(m, family, ip);
 	for (;; i = (i + 1) & mask) {
 		struct tt_slot *s = &m->s[i];
 		if (s->p == NULL)
@@ -207,7 +83,7 @@ static void map_remove(struct tt_map *m, uint8_t family, const union tt_ip *ip)
 			break;
 	}
 	for (size_t j = (i + 1) & mask; m->s[j].p != NULL; j = (j + 1) & mask) {
-		size_t home = slot_of(m, m->s[j].family, &m->s[j].ip);
+		size_t home = tt_map_slot(m, m->s[j].family, &m->s[j].ip);
 		/* j's entry may fill the hole at i unless its home lies in (i, j]. */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			m->s[i] = m->s[j];
@@ -220,7 +96,7 @@ static void map_remove(struct tt_map *m, uint8_t family, const union tt_ip *ip)
 
 /* ---- names, logs, counters ---- */
 
-static void ip_text(uint8_t family, const union tt_ip *ip, char *out, size_t n)
+void tt_ip_text(uint8_t family, const union tt_ip *ip, char *out, size_t n)
 {
 	if (family == TT_IPV4)
 		inet_ntop(AF_INET, ip->b + 12, out, (socklen_t)n);
@@ -248,10 +124,8 @@ static bool log_due(struct tt *t, enum tt_log why, uint64_t *more)
 	return true;
 }
 
-static void peer_log(struct tt *t, enum log_level level, enum tt_log why, const struct tt_peer *p,
-		     const char *fmt, ...) PRINTF_LIKE(5, 6);
-static void peer_log(struct tt *t, enum log_level level, enum tt_log why, const struct tt_peer *p,
-		     const char *fmt, ...)
+void tt_peer_log(struct tt *t, enum log_level level, enum tt_log why, const struct tt_peer *p,
+		 const char *fmt, ...)
 {
 	uint64_t more;
 	if (!log_due(t, why, &more))
@@ -268,14 +142,6 @@ static void peer_log(struct tt *t, enum log_level level, enum tt_log why, const 
 		log_msg(level, "tuntap: %s: %s", p->name, msg);
 }
 
-/* Count a drop for the router and for @p (the sender or the destination). */
-static void drop(struct tt *t, struct tt_peer *p, enum tt_drop why)
-{
-	t->drops[why]++;
-	if (p != NULL)
-		p->c.drops[why]++;
-}
-
 /* ---- peers ---- */
 
 static void dirty_unlink(struct tt *t, struct tt_peer *p)
@@ -289,7 +155,7 @@ static void dirty_unlink(struct tt *t, struct tt_peer *p)
 	p->dirty = false;
 }
 
-static void peer_free(struct tt_peer *p)
+void tt_peer_free(struct tt_peer *p)
 {
 	struct tt *t = p->t;
 	ev_io_stop(t->loop, &p->rio);
@@ -297,7 +163,7 @@ static void peer_free(struct tt_peer *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	for (unsigned i = 0; i < p->addrs.n; i++)
-		map_remove(&t->map, p->addrs.family[i], &p->addrs.ip[i]);
+		tt_map_remove(&t->map, p->addrs.family[i], &p->addrs.ip[i]);
 	if (p->dirty)
 		dirty_unlink(t, p);
 	if (p->prev)
@@ -314,14 +180,14 @@ static void peer_free(struct tt_peer *p)
 }
 
 /* A framed peer goes, for @why (logged with its name). */
-static void peer_close(struct tt_peer *p, enum tt_log kind, const char *why)
+void tt_peer_close(struct tt_peer *p, enum tt_log kind, const char *why)
 {
-	peer_log(p->t, kind == TT_LOG_CLOSED ? LOGL_INFO : LOGL_WARN, kind, p, "disconnected: %s",
-		 why);
-	peer_free(p);
+	tt_peer_log(p->t, kind == TT_LOG_CLOSED ? LOGL_INFO : LOGL_WARN, kind, p,
+		    "disconnected: %s", why);
+	tt_peer_free(p);
 }
 
-static struct tt_peer *peer_alloc(struct tt *t, int fd)
+struct tt_peer *tt_peer_alloc(struct tt *t, int fd)
 {
 	struct tt_peer *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -334,459 +200,6 @@ static struct tt_peer *peer_alloc(struct tt *t, int fd)
 	t->peers = p;
 	t->n_peers++;
 	return p;
-}
-
-/* ---- the packet path: delivery ---- */
-
-static bool write_failed_soft(int e)
-{
-	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ENOMEM;
-}
-
-static void to_host(struct tt *t, const uint8_t *pkt, size_t len)
-{
-	ssize_t w = write(t->dev_fd, pkt, len);
-	if (w == (ssize_t)len) {
-		t->host.packets_out++;
-		t->host.bytes_out += len;
-	} else {
-		drop(t, NULL,
-		     w < 0 && write_failed_soft(errno) ? TT_DROP_QUEUE_FULL : TT_DROP_NO_ROUTE);
-	}
-}
-
-/* Write out what a framed peer has queued. Returns 0, or -1 when the
- * connection is broken. */
-static int peer_flush(struct tt_peer *p)
-{
-	while (p->out_head < p->out_len) {
-		ssize_t w = send(p->fd, p->out + p->out_head, p->out_len - p->out_head,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			ev_io_start(p->t->loop, &p->wio);
-			return 0;
-		}
-		if (w <= 0)
-			return -1;
-		p->out_head += (size_t)w;
-	}
-	p->out_head = p->out_len = 0;
-	ev_io_stop(p->t->loop, &p->wio);
-	return 0;
-}
-
-static void mark_dirty(struct tt *t, struct tt_peer *p)
-{
-	if (p->dirty)
-		return;
-	p->dirty = true;
-	p->dirty_next = t->dirty;
-	t->dirty = p;
-}
-
-/* Frame the packet into @p's queue. */
-static void enqueue(struct tt *t, struct tt_peer *p, const uint8_t *pkt, size_t len)
-{
-	if (len > TT_FRAMED_PKT_MAX) {
-		drop(t, p, TT_DROP_TOO_BIG);
-		return;
-	}
-	size_t need = TT_FRAME_HDR_LEN + len;
-	if (p->out_cap - p->out_len < need && p->out_head > 0) {
-		memmove(p->out, p->out + p->out_head, p->out_len - p->out_head);
-		p->out_len -= p->out_head;
-		p->out_head = 0;
-	}
-	if (p->closing || p->out_cap - p->out_len < need) {
-		drop(t, p, TT_DROP_QUEUE_FULL);
-		return;
-	}
-	tt_frame_hdr_write(p->out + p->out_len, TT_FRAME_PACKET, len);
-	memcpy(p->out + p->out_len + TT_FRAME_HDR_LEN, pkt, len);
-	p->out_len += need;
-	p->c.packets_out++;
-	p->c.bytes_out += len;
-	mark_dirty(t, p);
-	/* Half full: do not wait for the end of the batch. */
-	if (p->out_len - p->out_head >= p->out_cap / 2 && !ev_is_active(&p->wio) &&
-	    peer_flush(p) < 0)
-		p->closing = true;
-}
-
-static void deliver(struct tt *t, struct tt_peer *p, const uint8_t *pkt, size_t len)
-{
-	if (p->framed) {
-		enqueue(t, p, pkt, len);
-		return;
-	}
-	ssize_t w = write(p->fd, pkt, len);
-	if (w == (ssize_t)len) {
-		p->c.packets_out++;
-		p->c.bytes_out += len;
-		return;
-	}
-	int e = w < 0 ? errno : EIO;
-	drop(t, p, write_failed_soft(e) ? TT_DROP_QUEUE_FULL : TT_DROP_NO_ROUTE);
-	if (!write_failed_soft(e))
-		peer_log(t, LOGL_WARN, TT_LOG_IO, p, "writing to its tun device: %s", strerror(e));
-}
-
-/* Flush every framed peer that got packets; close the broken ones. */
-static void flush_dirty(struct tt *t)
-{
-	while (t->dirty != NULL) {
-		struct tt_peer *p = t->dirty;
-		t->dirty = p->dirty_next;
-		p->dirty = false;
-		if (p->closing || peer_flush(p) < 0)
-			peer_close(p, TT_LOG_CLOSED, "the connection broke while sending");
-	}
-}
-
-/* ---- the packet path: judging and routing ---- */
-
-static void from_host(struct tt *t, const uint8_t *pkt, size_t len)
-{
-	struct tt_pkt k;
-	t->host.packets_in++;
-	t->host.bytes_in += len;
-	if (tt_pkt_classify(pkt, len, &k) != TT_PKT_OK) {
-		drop(t, NULL, TT_DROP_MALFORMED);
-		return;
-	}
-	struct tt_peer *dst = map_find(&t->map, k.family, &k.dst);
-	if (dst == NULL) {
-		drop(t, NULL, TT_DROP_NO_ROUTE);
-		return;
-	}
-	if (tt_fw_check(&t->cfg.fw_in, t->cfg.policy_in, &dst->fw, NULL, &k, 0) == TT_FW_DENY) {
-		drop(t, dst, TT_DROP_FIREWALL);
-		return;
-	}
-	deliver(t, dst, pkt, len);
-}
-
-static bool in_router_net(const struct tt *t, uint8_t family, const union tt_ip *ip)
-{
-	for (size_t i = 0; i < t->cfg.n_ips; i++) {
-		const struct tt_cidr *c = &t->cfg.ips[i];
-		if (c->family != family)
-			continue;
-		unsigned bits = (family == TT_IPV4 ? 96u : 0u) + c->prefix, full = bits / 8;
-		if (memcmp(c->ip.b, ip->b, full) != 0)
-			continue;
-		if (bits % 8 == 0 || ((c->ip.b[full] ^ ip->b[full]) & (0xff00 >> (bits % 8))) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool is_router_ip(const struct tt *t, uint8_t family, const union tt_ip *ip)
-{
-	for (size_t i = 0; i < t->cfg.n_ips; i++)
-		if (t->cfg.ips[i].family == family && !memcmp(t->cfg.ips[i].ip.b, ip->b, 16))
-			return true;
-	return false;
-}
-
-/*
- * A framed peer without an address sent @k: take its source as the peer's
- * address if it lies in a router network, is not the router's own and is
- * nobody's. Returns 1 when learnt, 0 when the source cannot be an address
- * of a peer (the packet is dropped), -1 when another peer has it (the
- * newcomer is refused).
- */
-static int learn(struct tt *t, struct tt_peer *p, const struct tt_pkt *k)
-{
-	char a[INET6_ADDRSTRLEN];
-	if (!in_router_net(t, k->family, &k->src) || is_router_ip(t, k->family, &k->src))
-		return 0;
-	ip_text(k->family, &k->src, a, sizeof(a));
-	struct tt_peer *o = map_find(&t->map, k->family, &k->src);
-	if (o != NULL) {
-		t->refused[TT_REF_DUPLICATE]++;
-		peer_log(t, LOGL_WARN, TT_LOG_REFUSED, p, "refused: address %s is %s's", a,
-			 o->name);
-		return -1;
-	}
-	if (map_reserve(&t->map, 1) < 0)
-		return 0;
-	p->addrs.ip[0] = k->src;
-	p->addrs.family[0] = k->family;
-	p->addrs.n = 1;
-	map_insert(&t->map, k->family, &k->src, p);
-	peer_log(t, LOGL_INFO, TT_LOG_LEARNT, p, "address %s", a);
-	return 1;
-}
-
-/* One packet from peer @src. A framed peer to be refused gets ->closing. */
-static void from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t len)
-{
-	struct tt_pkt k;
-	src->c.packets_in++;
-	src->c.bytes_in += len;
-	enum tt_pkt_drop bad = tt_pkt_classify(pkt, len, &k);
-	if (bad != TT_PKT_OK) {
-		drop(t, src, TT_DROP_MALFORMED);
-		if (++src->bad_run == 1)
-			peer_log(t, LOGL_WARN, TT_LOG_MALFORMED, src,
-				 "dropped a malformed packet: %s", tt_pkt_drop_name(bad));
-		return;
-	}
-	src->bad_run = 0;
-	if (!tt_addr_set_has(&src->addrs, k.family, &k.src)) {
-		int r = src->framed && src->addrs.n == 0 ? learn(t, src, &k) : 0;
-		if (r < 0) {
-			src->closing = true;
-			return;
-		}
-		if (r == 0) {
-			char a[INET6_ADDRSTRLEN];
-			ip_text(k.family, &k.src, a, sizeof(a));
-			drop(t, src, TT_DROP_SPOOF);
-			peer_log(t, LOGL_WARN, TT_LOG_SPOOF, src,
-				 "dropped a packet from %s: not its address", a);
-			return;
-		}
-	}
-	struct tt_peer *dst = map_find(&t->map, k.family, &k.dst);
-	if (dst == src) {
-		drop(t, src, TT_DROP_NO_ROUTE);
-		return;
-	}
-	const struct tt_fw_list *other = dst ? &dst->fw : NULL;
-	if (tt_fw_check(&t->cfg.fw_out, t->cfg.policy_out, &src->fw, other, &k,
-			dst ? TT_FW_V2V : 0) == TT_FW_DENY) {
-		drop(t, src, TT_DROP_FIREWALL);
-		return;
-	}
-	if (dst != NULL)
-		deliver(t, dst, pkt, len);
-	else
-		to_host(t, pkt, len);
-}
-
-/* ---- readers ---- */
-
-static void dev_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct tt *t = container_of(w, struct tt, dev_io);
-	for (int i = 0; i < TT_BATCH; i++) {
-		ssize_t n = read(t->dev_fd, t->rx, TT_RX_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("tuntap: reading %s: %s", t->cfg.dev, strerror(errno));
-			break;
-		}
-		from_host(t, t->rx, (size_t)n);
-	}
-	flush_dirty(t);
-}
-
-/* A vassal's tun descriptor. On an error it stops being read, but stays
- * (its addresses reserved) until the emperor detaches it. */
-static void tun_peer_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)revents;
-	struct tt_peer *p = container_of(w, struct tt_peer, rio);
-	struct tt *t = p->t;
-	for (int i = 0; i < TT_BATCH; i++) {
-		ssize_t n = read(p->fd, t->rx, TT_RX_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			log_warn("tuntap: %s: its tun device is gone (%s); not read any more",
-				 p->name, n < 0 ? strerror(errno) : "end of file");
-			ev_io_stop(loop, &p->rio);
-			p->down = true;
-			break;
-		}
-		from_peer(t, p, t->rx, (size_t)n);
-	}
-	flush_dirty(t);
-}
-
-/* Route every whole frame in @p's input buffer. Returns the packets routed,
- * or -1 when @p was closed. */
-static int parse_frames(struct tt *t, struct tt_peer *p)
-{
-	size_t off = 0;
-	int packets = 0;
-	for (;;) {
-		struct tt_frame f;
-		ssize_t r = tt_frame_parse(p->in + off, p->in_len - off, t->cfg.mtu, &f);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			char why[128];
-			snprintf(why, sizeof(why), "framing error: %s at byte %zu of a frame",
-				 tt_frame_err_name(f.err), f.err_pos);
-			drop(t, p, TT_DROP_MALFORMED);
-			t->disconnected++;
-			peer_close(p, TT_LOG_DISCONNECT, why);
-			return -1;
-		}
-		off += (size_t)r;
-		if (f.type == TT_FRAME_RULES) {
-			p->rules_ignored++;
-			continue;
-		}
-		from_peer(t, p, f.payload, f.len);
-		packets++;
-		if (p->bad_run >= TT_BAD_RUN) {
-			t->disconnected++;
-			peer_close(p, TT_LOG_DISCONNECT, "too many malformed packets in a row");
-			return -1;
-		}
-		if (p->closing) {
-			peer_free(p); /* refused: already logged */
-			return -1;
-		}
-	}
-	if (off > 0) {
-		memmove(p->in, p->in + off, p->in_len - off);
-		p->in_len -= off;
-	}
-	return packets;
-}
-
-static void framed_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct tt_peer *p = container_of(w, struct tt_peer, rio);
-	struct tt *t = p->t;
-	int packets = 0;
-	while (packets < TT_BATCH) {
-		ssize_t n = read(p->fd, p->in + p->in_len, p->in_cap - p->in_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			peer_close(p, TT_LOG_CLOSED,
-				   n == 0 ? "it closed the connection" : strerror(errno));
-			break;
-		}
-		p->in_len += (size_t)n;
-		int r = parse_frames(t, p);
-		if (r < 0)
-			break;
-		packets += r;
-	}
-	flush_dirty(t);
-}
-
-static void framed_write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)loop, (void)revents;
-	struct tt_peer *p = container_of(w, struct tt_peer, wio);
-	if (peer_flush(p) < 0)
-		peer_close(p, TT_LOG_CLOSED, "the connection broke while sending");
-}
-
-/* ---- framed peers: the socket ---- */
-
-static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)revents;
-	struct tt *t = container_of(w, struct tt, accept_retry);
-	ev_io_start(loop, &t->lio);
-}
-
-static void framed_new(struct tt *t, int fd)
-{
-	struct ucred cred = {.pid = 0};
-	socklen_t cl = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
-		cred.pid = 0;
-	uint64_t id = ++t->next_id;
-	struct tt_peer tmp = {.t = t};
-	snprintf(tmp.name, sizeof(tmp.name), "socket peer %llu (pid %d)", (unsigned long long)id,
-		 (int)cred.pid);
-	if (t->n_peers >= t->cfg.max_peers) {
-		t->refused[TT_REF_MAX_PEERS]++;
-		peer_log(t, LOGL_WARN, TT_LOG_REFUSED, &tmp, "refused: %u peers already",
-			 t->n_peers);
-		close(fd);
-		return;
-	}
-	struct tt_peer *p = peer_alloc(t, fd);
-	if (p != NULL) {
-		p->in_cap = 2 * (TT_FRAME_HDR_LEN + (size_t)t->cfg.mtu);
-		p->out_cap = t->cfg.queue_max;
-		p->in = malloc(p->in_cap);
-		p->out = malloc(p->out_cap);
-	}
-	if (p == NULL || p->in == NULL || p->out == NULL) {
-		log_warn("tuntap: %s: refused: out of memory", tmp.name);
-		if (p != NULL)
-			peer_free(p);
-		else
-			close(fd);
-		return;
-	}
-	memcpy(p->name, tmp.name, sizeof(p->name));
-	p->framed = true;
-	p->pid = cred.pid;
-	ev_io_init(&p->rio, framed_read_cb, fd, EV_READ);
-	ev_io_init(&p->wio, framed_write_cb, fd, EV_WRITE);
-	ev_io_start(t->loop, &p->rio);
-	log_info("tuntap: %s connected", p->name);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	(void)revents;
-	struct tt *t = container_of(w, struct tt, lio);
-	for (int i = 0; i < 16; i++) {
-		int fd = accept4(t->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0 && errno == EINTR)
-			continue;
-		if (fd < 0 &&
-		    (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
-			log_warn("tuntap: accepting on %s: %s; pausing", t->cfg.socket,
-				 strerror(errno));
-			ev_io_stop(loop, &t->lio);
-			ev_timer_set(&t->accept_retry, TT_ACCEPT_RETRY, 0.);
-			ev_timer_start(loop, &t->accept_retry);
-			return;
-		}
-		if (fd < 0)
-			return;
-		framed_new(t, fd);
-	}
-}
-
-static int listen_socket(struct tt *t, struct err **err)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	size_t plen = strlen(t->cfg.socket);
-	if (plen >= sizeof(sun.sun_path))
-		return err_set(err, ENAMETOOLONG, "tuntap socket %s", t->cfg.socket);
-	memcpy(sun.sun_path, t->cfg.socket, plen + 1);
-	t->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->lfd < 0)
-		return err_set(err, errno, "tuntap socket %s", t->cfg.socket);
-	struct stat st;
-	if (lstat(sun.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(sun.sun_path); /* a stale socket of an earlier run */
-	if (bind(t->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		return err_set(err, errno, "tuntap socket %s: bind", t->cfg.socket);
-	/* Root and the emperor's group: a peer connecting here may claim a
-	 * free address of the router's networks. */
-	if (chmod(sun.sun_path, 0660) < 0 || listen(t->lfd, SOMAXCONN) < 0)
-		return err_set(err, errno, "tuntap socket %s", t->cfg.socket);
-	ev_io_init(&t->lio, accept_cb, t->lfd, EV_READ);
-	ev_init(&t->accept_retry, accept_retry_cb);
-	ev_io_start(t->loop, &t->lio);
-	return 0;
 }
 
 /* ---- the host device ---- */
@@ -809,7 +222,7 @@ static int open_device(struct tt *t, struct err **err)
 		return err_set(err, errno, "tuntap: %s: no interface index", t->cfg.dev);
 	if (tt_nl_link_setup(t->cfg.dev, t->ifindex, t->cfg.mtu, t->cfg.ips, t->cfg.n_ips, err) < 0)
 		return -1;
-	ev_io_init(&t->dev_io, dev_read_cb, t->dev_fd, EV_READ);
+	ev_io_init(&t->dev_io, tt_dev_read_cb, t->dev_fd, EV_READ);
 	ev_io_start(t->loop, &t->dev_io);
 	return 0;
 }
@@ -820,7 +233,7 @@ static void log_started(const struct tt *t)
 	size_t at = 0;
 	for (size_t i = 0; i < t->cfg.n_ips && at < sizeof(ips); i++) {
 		char a[INET6_ADDRSTRLEN];
-		ip_text(t->cfg.ips[i].family, &t->cfg.ips[i].ip, a, sizeof(a));
+		tt_ip_text(t->cfg.ips[i].family, &t->cfg.ips[i].ip, a, sizeof(a));
 		int n = snprintf(ips + at, sizeof(ips) - at, " %s/%u", a, t->cfg.ips[i].prefix);
 		at += n > 0 ? (size_t)n : 0;
 	}
@@ -856,16 +269,21 @@ struct tt *tt_new(struct ev_loop *loop, struct tt_config *c, struct err **err)
 	t->cfg = *c;
 	move_rules(&t->cfg, c);
 	t->dev_fd = t->lfd = -1;
-	ev_io_init(&t->dev_io, dev_read_cb, -1, EV_READ);
-	ev_io_init(&t->lio, accept_cb, -1, EV_READ);
-	ev_init(&t->accept_retry, accept_retry_cb);
+	ev_io_init(&t->dev_io, tt_dev_read_cb, -1, EV_READ);
+	ev_io_init(&t->lio, NULL, -1, EV_READ); /* set by tt_listen */
+	ev_init(&t->accept_retry, NULL);
 	t->rx = malloc(TT_RX_BUF);
-	if (t->rx == NULL || map_reserve(&t->map, 16) < 0) {
+	if (t->rx == NULL || tt_map_reserve(&t->map, 16) < 0) {
 		err_set(err, ENOMEM, "tuntap router");
 		tt_free(t);
 		return NULL;
 	}
-	if (open_device(t, err) < 0 || listen_socket(t, err) < 0) {
+	if (open_device(t, err) < 0 || tt_listen(t, err) < 0) {
+		tt_free(t);
+		return NULL;
+	}
+	if (tt_gw_configured(&t->cfg) &&
+	    (t->gw = tt_gw_new(loop, &t->cfg, tt_from_gateway, t, err)) == NULL) {
 		tt_free(t);
 		return NULL;
 	}
@@ -877,8 +295,9 @@ void tt_free(struct tt *t)
 {
 	if (t == NULL)
 		return;
+	tt_gw_free(t->gw);
 	while (t->peers != NULL)
-		peer_free(t->peers);
+		tt_peer_free(t->peers);
 	ev_io_stop(t->loop, &t->dev_io);
 	ev_io_stop(t->loop, &t->lio);
 	ev_timer_stop(t->loop, &t->accept_retry);
@@ -933,10 +352,10 @@ static int attach_addrs(struct tt *t, struct tt_peer *p, const struct tt_vassal_
 	for (size_t i = 0; i < net->n_ips && i < TT_MAX_IPS; i++) {
 		const struct tt_cidr *c = &net->ips[i];
 		char a[INET6_ADDRSTRLEN];
-		ip_text(c->family, &c->ip, a, sizeof(a));
-		struct tt_peer *o = map_find(&t->map, c->family, &c->ip);
+		tt_ip_text(c->family, &c->ip, a, sizeof(a));
+		struct tt_peer *o = tt_map_find(&t->map, c->family, &c->ip);
 		const char *why = NULL;
-		if (is_router_ip(t, c->family, &c->ip))
+		if (tt_is_router_ip(t, c->family, &c->ip))
 			why = "the router's own";
 		else if (o != NULL)
 			why = "in use by ";
@@ -956,10 +375,10 @@ static int attach_addrs(struct tt *t, struct tt_peer *p, const struct tt_vassal_
 		p->addrs.family[p->addrs.n] = c->family;
 		p->addrs.n++;
 	}
-	if (map_reserve(&t->map, p->addrs.n) < 0)
+	if (tt_map_reserve(&t->map, p->addrs.n) < 0)
 		return err_set(err, ENOMEM, "tuntap: %s", p->name);
 	for (unsigned i = 0; i < p->addrs.n; i++)
-		map_insert(&t->map, p->addrs.family[i], &p->addrs.ip[i], p);
+		tt_map_insert(&t->map, p->addrs.family[i], &p->addrs.ip[i], p);
 	return 0;
 }
 
@@ -979,7 +398,7 @@ struct tt_peer *tt_attach(struct tt *t, const char *name, int fd, const struct t
 		close(fd);
 		return NULL;
 	}
-	struct tt_peer *p = peer_alloc(t, -1);
+	struct tt_peer *p = tt_peer_alloc(t, -1);
 	if (p == NULL) {
 		close(fd);
 		err_set(err, ENOMEM, "tuntap: vassal %s", name);
@@ -990,17 +409,17 @@ struct tt_peer *tt_attach(struct tt *t, const char *name, int fd, const struct t
 	if (fw_list_dup(&p->fw, &net->fw) < 0) {
 		err_set(err, ENOMEM, "tuntap: %s", p->name);
 		close(fd);
-		peer_free(p);
+		tt_peer_free(p);
 		return NULL;
 	}
 	if (attach_addrs(t, p, net, err) < 0) {
 		p->addrs.n = 0; /* none of them went into the table */
 		close(fd);
-		peer_free(p);
+		tt_peer_free(p);
 		return NULL;
 	}
 	p->fd = fd;
-	ev_io_init(&p->rio, tun_peer_read_cb, fd, EV_READ);
+	ev_io_init(&p->rio, tt_tun_read_cb, fd, EV_READ);
 	ev_init(&p->wio, NULL);
 	ev_io_start(t->loop, &p->rio);
 	log_info("tuntap: %s attached (%u addresses, %u own firewall rules)", p->name, p->addrs.n,
@@ -1013,7 +432,7 @@ void tt_detach(struct tt_peer *p)
 	if (p == NULL)
 		return;
 	log_info("tuntap: %s detached", p->name);
-	peer_free(p);
+	tt_peer_free(p);
 }
 
 /* ---- stats ---- */
@@ -1047,7 +466,7 @@ static void peer_json(struct json *j, const struct tt_peer *p)
 	json_arr_begin(j);
 	for (unsigned i = 0; i < p->addrs.n; i++) {
 		char a[INET6_ADDRSTRLEN];
-		ip_text(p->addrs.family[i], &p->addrs.ip[i], a, sizeof(a));
+		tt_ip_text(p->addrs.family[i], &p->addrs.ip[i], a, sizeof(a));
 		json_str(j, a);
 	}
 	json_arr_end(j);
@@ -1089,6 +508,7 @@ void tt_stats_json(struct tt *t, struct json *j)
 	json_key(j, "max_peers"), json_uint(j, t->refused[TT_REF_MAX_PEERS]);
 	json_obj_end(j);
 	json_key(j, "disconnected_malformed"), json_uint(j, t->disconnected);
+	json_key(j, "gateway"), tt_gw_stats_json(t->gw, j);
 	struct tt_counters sum = t->host;
 	uint64_t dropped = 0;
 	for (const struct tt_peer *p = t->peers; p != NULL; p = p->next) {

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "core/cfg.h"
 #include "core/err.h"
@@ -57,6 +58,18 @@ struct tt_cidr {
  * /128. Returns 0, or -1 with *err saying why. */
 int tt_cidr_parse(const char *s, struct tt_cidr *out, struct err **err);
 
+#define TT_GW_ROUTES_MAX 32 /* `tuntap-router-route` values */
+#define TT_GW_KEY_LEN 32     /* the gateway's pre-shared key */
+
+/* `tuntap-router-route = CIDR ADDR`: packets for CIDR go to the remote
+ * router whose gateway is ADDR (see tuntap/gateway.h). */
+struct tt_gw_route {
+	struct tt_cidr net;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	char peer_text[64];  /* ADDR as written */
+};
+
 /* The emperor's [emperor] keys for the router. */
 struct tt_config {
 	bool enabled;                        /* `tuntap-router` given */
@@ -64,6 +77,10 @@ struct tt_config {
 	char socket[TT_PATH_MAX];            /* unix stream socket for framed peers */
 	char stats[TT_PATH_MAX];             /* 3rd field: accepted for uWSGI's syntax, "" */
 	char gateway[64];                    /* 4th field: UDP gateway address; "" = none */
+	struct tt_gw_route routes[TT_GW_ROUTES_MAX]; /* `tuntap-router-route` */
+	size_t n_routes;
+	uint8_t gw_key[TT_GW_KEY_LEN];       /* `tuntap-router-gateway-key` FILE's key */
+	bool gw_key_set;
 	struct tt_cidr ips[TT_MAX_IPS];      /* `tuntap-router-ip` on the host device */
 	size_t n_ips;
 	uint32_t mtu;                        /* `tuntap-mtu` (default TT_MTU_DEFAULT) */

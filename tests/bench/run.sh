@@ -8,7 +8,9 @@
 # imperium's `https` listener beside nginx's `listen ssl` with the same
 # certificate, by https.py (part "https", bounded by BENCH_HTTPS_TIMEOUT);
 # the cost of the `fastrouter` hop behind nginx's uwsgi_pass, by
-# fastrouter.py (part "fastrouter", bounded by BENCH_FASTROUTER_TIMEOUT).
+# fastrouter.py (part "fastrouter", bounded by BENCH_FASTROUTER_TIMEOUT);
+# the tuntap router's packet path beside veth and pasta with iperf3, by
+# tuntap.py (part "tuntap", bounded by BENCH_TT_TIMEOUT).
 # Needs root. Like the integration tests, it re-executes itself in a fresh
 # network namespace (only its own loopback, up) and works in a temp dir,
 # removed on exit after killing, by PID, whatever it started that is still
@@ -59,7 +61,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 rc=0
-for part in ${BENCH_PARTS:-emperor router signatures https fastrouter}; do
+for part in ${BENCH_PARTS:-emperor router signatures https fastrouter tuntap}; do
 	case $part in
 	emperor)
 		timeout --kill-after=10 "${BENCH_TIMEOUT:-280}" \
@@ -100,8 +102,15 @@ for part in ${BENCH_PARTS:-emperor router signatures https fastrouter}; do
 				--pidfile "$T/pids" --bin "$BIN" || rc=1
 		done
 		;;
+	tuntap)
+		# 10 paths x TCP and UDP a round, each run plus its setup
+		limit=$((${BENCH_TT_ROUNDS:-3} * 20 * (${BENCH_TT_SECS:-10} + 3) + 90))
+		echo
+		timeout --kill-after=10 "${BENCH_TT_TIMEOUT:-$limit}" \
+			python3 -B "$HERE/tuntap.py" --tmp "$T/tuntap" --pidfile "$T/pids" --bin "$BIN" || rc=1
+		;;
 	*)
-		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https, fastrouter)" >&2
+		echo "bench: unknown part '$part' in BENCH_PARTS (emperor, router, signatures, https, fastrouter, tuntap)" >&2
 		rc=1
 		;;
 	esac

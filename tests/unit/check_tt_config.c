@@ -3,8 +3,8 @@
 /*
  * Unit tests for tuntap/config.c: the defaults; every [emperor] key of the
  * tuntap router with good and bad values, each error naming file, line and
- * key; the UDP gateway (4th field, `tuntap-router-route`) refused as not
- * supported yet; keys that are not the router's left alone; and the CIDR
+ * key; parse errors of the gateway's keys (the rest of them in
+ * check_tt_gateway); keys that are not the router's left alone; and the CIDR
  * parser (v4, v6, bare addresses, prefixes, host bits kept).
  */
 #include "tests/unit/unit.h"
@@ -139,13 +139,12 @@ START_TEST(test_router_errors)
 }
 END_TEST
 
-START_TEST(test_gateway_refused)
+START_TEST(test_gateway_fields)
 {
-	bad("tuntap-router = t /s - 0.0.0.0:4040\n", "GATEWAY 0.0.0.0:4040: the UDP gateway is not "
-						     "supported yet");
-	bad("tuntap-router = t /s - 192.168.1.1:9\n", "not supported yet");
+	/* the gateway's own checks are in check_tt_gateway; here, the parse errors */
 	bad("tuntap-router = t /s - not-an-address\n", "tuntap-router: GATEWAY: ");
-	bad("tuntap-router-route = 10.0.0.0/24 10.0.0.1:4040\n", "not supported yet");
+	bad("tuntap-router-route = 10.0.0.0/24\n", "tuntap-router-route: ");
+	bad("tuntap-router-gateway-key = relative/path\n", "tuntap-router-gateway-key: ");
 }
 END_TEST
 
@@ -288,6 +287,7 @@ START_TEST(test_not_ours)
 				    "tuntap-router-firewall-in",
 				    "tuntap-router-firewall-out",
 				    "tuntap-router-firewall-in-policy",
+				    "tuntap-router-gateway-key",
 				    "tuntap-router-firewall-out-policy",
 				    "tuntap-router-max-peers",
 				    "tuntap-router-queue",
@@ -356,7 +356,7 @@ static Suite *tt_config_suite(void)
 	    {"defaults", test_defaults},
 	    {"router", test_router},
 	    {"router_errors", test_router_errors},
-	    {"gateway_refused", test_gateway_refused},
+	    {"gateway_fields", test_gateway_fields},
 	    {"ips", test_ips},
 	    {"ip_errors", test_ip_errors},
 	    {"mtu", test_mtu},
