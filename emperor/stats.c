@@ -312,6 +312,7 @@ static void http_reply(struct emp_stats_client *c)
 		type = "text/plain; version=0.0.4";
 		vassal_metrics(e, &body);
 		rtr_stats_prometheus(e->rtr, &body);
+		tt_stats_prometheus(e->tt, &body);
 	} else if (!strncmp(path, "/ ", 2) || !c->http_only) {
 		emp_stats_json(e, &body);
 	} else {

@@ -18,6 +18,7 @@
  * claimant is refused.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -524,4 +525,61 @@ void tt_stats_json(struct tt *t, struct json *j)
 	json_key(j, "dropped"), json_uint(j, dropped);
 	json_obj_end(j);
 	json_obj_end(j);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static int prom_label(struct buf *o, const char *s)
+{
+	int rc = 0;
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			rc |= buf_putc(o, '\\'), rc |= buf_putc(o, *s);
+		else if (*s == '\n')
+			rc |= buf_puts(o, "\\n");
+		else
+			rc |= buf_putc(o, *s);
+	}
+	return rc;
+}
+
+static int prom_counters(struct buf *o, const char *peer, const struct tt_counters *c)
+{
+	static const char *const names[] = {"packets", "bytes"};
+	const uint64_t v[2][2] = {{c->packets_in, c->packets_out}, {c->bytes_in, c->bytes_out}};
+	int rc = 0;
+	for (int m = 0; m < 2; m++)
+		for (int d = 0; d < 2; d++) {
+			rc |= buf_printf(o, "imperium_tuntap_%s_total{peer=\"", names[m]);
+			rc |= prom_label(o, peer);
+			rc |= buf_printf(o, "\",direction=\"%s\"} %" PRIu64 "\n", d ? "out" : "in",
+					 v[m][d]);
+		}
+	return rc;
+}
+
+int tt_stats_prometheus(struct tt *t, struct buf *o)
+{
+	if (t == NULL)
+		return 0;
+	int rc = buf_printf(o,
+			    "# HELP imperium_tuntap_peers Peers of the tuntap router.\n"
+			    "# TYPE imperium_tuntap_peers gauge\n"
+			    "imperium_tuntap_peers %" PRIu64 "\n",
+			    (uint64_t)t->n_peers);
+	rc |= buf_puts(o, "# HELP imperium_tuntap_packets_total Packets from (in) and to (out) each "
+			  "peer, and the host device.\n# TYPE imperium_tuntap_packets_total counter\n"
+			  "# HELP imperium_tuntap_bytes_total Bytes likewise.\n"
+			  "# TYPE imperium_tuntap_bytes_total counter\n");
+	rc |= prom_counters(o, "host", &t->host);
+	for (const struct tt_peer *p = t->peers; p != NULL; p = p->next)
+		rc |= prom_counters(o, p->name, &p->c);
+	rc |= buf_puts(o, "# HELP imperium_tuntap_dropped_packets_total Packets dropped, by "
+			  "reason.\n# TYPE imperium_tuntap_dropped_packets_total counter\n");
+	for (int i = 0; i < TT_DROP__COUNT; i++)
+		if (drop_names[i] != NULL)
+			rc |= buf_printf(o,
+					 "imperium_tuntap_dropped_packets_total{reason=\"%s\"} %" PRIu64
+					 "\n",
+					 drop_names[i], t->drops[i]);
+	return rc;
 }

@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "core/buf.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -170,5 +171,10 @@ const char *tt_socket_path(const struct tt *t);
  * by reason (firewall, spoof, malformed, no_route, queue_full); null for a
  * NULL router. */
 void tt_stats_json(struct tt *t, struct json *j);
+
+/* tt_stats_prometheus - the same figures as Prometheus text (peers, packets
+ * and bytes per peer and direction, drops by reason); nothing for NULL.
+ * Returns 0, or -1 when @o could not grow. */
+int tt_stats_prometheus(struct tt *t, struct buf *o);
 
 #endif

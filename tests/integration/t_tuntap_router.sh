@@ -54,7 +54,7 @@ sys.exit(0 if ok else 1)
 
 write_ini() {
 	emperor_ini "tuntap-router = tunr0 $SOCK" "tuntap-router-ip = 10.77.0.1/24" \
-		"tuntap-router-ip = fd77::1/64" "$@"
+		"tuntap-router-ip = fd77::1/64" "stats-http = 127.0.0.1:18999" "$@"
 }
 
 # --- config errors: the emperor refuses to start ---
@@ -110,6 +110,12 @@ check "the peer's stats count packets both ways" \
 	tt_eval 'peer("10.77.0.2")["packets_in"] >= 5 and peer("10.77.0.2")["packets_out"] >= 5 and peer("10.77.0.2")["bytes_in"] > 500'
 check "the host device's counters too" \
 	tt_eval 't["host"]["packets_in"] >= 5 and t["host"]["packets_out"] >= 5'
+check "/metrics has the tuntap figures: peers, the host's and the socket peer's packets, drops" \
+	bash -c 'm=$(curl -s --max-time 3 http://127.0.0.1:18999/metrics) &&
+		grep -q "^imperium_tuntap_peers [1-9]" <<<"$m" &&
+		grep -Eq "^imperium_tuntap_packets_total\{peer=\"host\",direction=\"in\"\} [1-9]" <<<"$m" &&
+		grep -Eq "^imperium_tuntap_packets_total\{peer=\"socket peer [^\"]*\",direction=\"out\"\} [1-9]" <<<"$m" &&
+		grep -q "^imperium_tuntap_dropped_packets_total{reason=\"spoof\"}" <<<"$m"'
 UW_NAME=$(emperor_cli stats | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["tuntap"]
