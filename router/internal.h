@@ -346,6 +346,10 @@ void rtr_sub_close(struct rtr *r);
  * when there is none now (*at_limit when refused at the limit, which
  * pauses accepting; out of descriptors pauses for 1 s). */
 int rtr_accept(struct rtr *r, struct rtr_listener *l, struct sockaddr_storage *ss, bool *at_limit);
+/* rtr_listener_open - listen on l->addr (mode 0666 for a unix path), its
+ * watcher set to @on_ready (not started). 0, or -1 with *err. */
+int rtr_listener_open(struct rtr *r, struct rtr_listener *l,
+		      void (*on_ready)(struct ev_loop *, ev_io *, int), struct err **err);
 int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err);
 void rtr_client_free(struct rtr_client *c);
 /* rtr_accept_resume - start the client listeners again when below

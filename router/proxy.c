@@ -211,14 +211,22 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err)
+int rtr_listener_open(struct rtr *r, struct rtr_listener *l,
+		      void (*on_ready)(struct ev_loop *, ev_io *, int), struct err **err)
 {
 	int fd = addr_listen(&l->addr, 1024, true, 0666, err);
 	if (fd < 0)
 		return -1;
 	l->fd = fd;
 	l->r = r;
-	ev_io_init(&l->io, on_accept, fd, EV_READ);
+	ev_io_init(&l->io, on_ready, fd, EV_READ);
+	return 0;
+}
+
+int rtr_http_open(struct rtr *r, struct rtr_listener *l, struct err **err)
+{
+	if (rtr_listener_open(r, l, on_accept, err) < 0)
+		return -1;
 	ev_init(&r->accept_retry, on_accept_retry);
 	return 0;
 }

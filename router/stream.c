@@ -772,11 +772,5 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 int rtr_stream_open(struct rtr *r, struct rtr_listener *l, struct err **err)
 {
-	int fd = addr_listen(&l->addr, 1024, true, 0666, err);
-	if (fd < 0)
-		return -1;
-	l->fd = fd;
-	l->r = r;
-	ev_io_init(&l->io, on_accept, fd, EV_READ);
-	return 0;
+	return rtr_listener_open(r, l, on_accept, err);
 }

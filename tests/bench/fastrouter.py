@@ -87,22 +87,7 @@ UWSGI_PARAMS = "".join(f"\n            uwsgi_param {k} {v};" for k, v in (
     ("REMOTE_PORT", "$remote_port"), ("SERVER_PORT", "$server_port"),
     ("SERVER_NAME", "$server_name")))
 
-NGINX_CONF = """\
-daemon off;
-master_process on;
-worker_processes 1;
-pid {p}/nginx.pid;
-error_log {p}/error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    client_body_temp_path {p}/client_body;
-    proxy_temp_path {p}/proxy;
-    fastcgi_temp_path {p}/fastcgi;
-    uwsgi_temp_path {p}/uwsgi;
-    scgi_temp_path {p}/scgi;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
+NGINX_CONF = router.NGINX_HEAD + """\
     server {{
         listen {lo}:{fast};
         location / {{{params}
@@ -137,7 +122,7 @@ def start_nginx(procs, tmp, node_port):
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(p=prefix, lo=LO, fast=PORT["nginx_fast"],
                                   direct=PORT["nginx_direct"], ours=PORT["ours_fast"],
-                                  node=node_port, params=UWSGI_PARAMS))
+                                  node=node_port, params=UWSGI_PARAMS, wc=8192))
     procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
                           "-e", os.path.join(prefix, "error.log")])
     wait_port(PORT["nginx_fast"], "nginx", procs)

@@ -225,13 +225,15 @@ def start_ours(procs, bin_dir, tmp, listen=None, port=None, sub_port=None):
     wait_port(port, "imperium's router", procs)
 
 
-NGINX_CONF = """\
+# The part of an nginx config every bench shares: 1 worker, its files in
+# prefix {p}, no logs; {wc} worker connections; the http block left open.
+NGINX_HEAD = """\
 daemon off;
 master_process on;
 worker_processes 1;
 pid {p}/nginx.pid;
 error_log {p}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {wc}; }}
 http {{
     access_log off;
     client_body_temp_path {p}/client_body;
@@ -241,6 +243,9 @@ http {{
     scgi_temp_path {p}/scgi;
     keepalive_timeout 75s;
     keepalive_requests 1000000;
+"""
+
+NGINX_CONF = NGINX_HEAD + """\
     upstream backend {{
         server {lo}:{backend};
         keepalive {pool};
@@ -267,7 +272,7 @@ def start_nginx(procs, tmp, port=None, listen_extra=""):
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(p=prefix, lo=LO, backend=PORT["backend_http"],
-                                  port=port, pool=POOL, listen_extra=listen_extra))
+                                  port=port, pool=POOL, listen_extra=listen_extra, wc=4096))
     procs.start("nginx", ["/usr/sbin/nginx", "-p", prefix, "-c", conf,
                           "-e", os.path.join(prefix, "error.log")])
     wait_port(port, "nginx", procs)
