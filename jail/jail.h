@@ -112,6 +112,7 @@ struct jail_tun {
 	struct jail_tun_addr ips[JAIL_TUN_MAX_IPS];
 	size_t n_ips;
 	struct jail_tun_addr gw4, gw6; /* default routes; family 0: none */
+	bool offload; /* IFF_VNET_HDR, for the emperor's router (it sets the offloads) */
 };
 
 /*

@@ -8,7 +8,10 @@
  *   1. jail_tun_open   before jail_build: open /dev/net/tun, which the new
  *                      root may not have (it gets a minimal /dev).
  *   2. jail_tun_up     after jail_build, as root of the jail: TUNSETIFF
- *                      (IFF_TUN | IFF_NO_PI, the name as given), the
+ *                      (IFF_TUN | IFF_NO_PI, the name as given; with
+ *                      IFF_VNET_HDR and the 10-byte virtio_net_hdr for
+ *                      the emperor's own router, which turns the offloads
+ *                      on and off on the descriptor it is handed), the
  *                      descriptor made non-blocking, then the MTU, the
  *                      addresses (IPv6 ones without duplicate address
  *                      detection: nothing else is on the link, and they must
@@ -28,6 +31,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -97,7 +101,7 @@ int jail_tun_open(struct err **err)
 	return fd;
 }
 
-static int set_iff(int fd, const char *dev, struct err **err)
+static int set_iff(int fd, const char *dev, bool vnet, struct err **err)
 {
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
@@ -105,9 +109,12 @@ static int set_iff(int fd, const char *dev, struct err **err)
 	if (n == 0 || n >= IFNAMSIZ)
 		return err_set(err, EINVAL, "tun %s: bad name", dev);
 	memcpy(ifr.ifr_name, dev, n);
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		return err_set(err, errno, "tun %s: TUNSETIFF", dev);
+	int hdr = (int)sizeof(struct virtio_net_hdr);
+	if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		return err_set(err, errno, "tun %s: TUNSETVNETHDRSZ", dev);
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return err_set(err, errno, "tun %s: O_NONBLOCK", dev);
@@ -200,7 +207,7 @@ static int add_default_route(struct nl_sock *sk, const char *dev, int ifindex,
 
 int jail_tun_up(int fd, const struct jail_tun *t, struct err **err)
 {
-	if (set_iff(fd, t->dev, err) < 0)
+	if (set_iff(fd, t->dev, t->offload, err) < 0)
 		return -1;
 	_cleanup_nl_sock_ struct nl_sock *sk = nl_socket_alloc();
 	if (sk == NULL)

@@ -10,11 +10,22 @@
  *  - peers.c: framed (uWSGI) socket peers: the listening socket, frames in,
  *    bounded output queues.
  * The per-packet helpers (the table lookup, drop counting) are inline.
+ *
+ * Tun devices carry a struct virtio_net_hdr (the 10-byte one) in front of
+ * every packet (IFF_VNET_HDR): the host device always, a vassal's when its
+ * jail made it so. Checksum offload (TUN_F_CSUM) is on for all of them;
+ * segmentation offload (TSO, USO: packets of up to 64 KiB) only while every
+ * place a packet can go takes such a packet whole, i.e. no framed peer, no
+ * gateway and no tun device without the header: those carry plain packets,
+ * and a partial checksum is completed for them here, but nothing is
+ * segmented (a segmentation-offload packet that still meets one, read just
+ * before the offloads went off, is dropped as too big).
  */
 #ifndef TUNTAP_INTERNAL_H
 #define TUNTAP_INTERNAL_H
 
 #include <ev.h>
+#include <linux/virtio_net.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,9 +35,14 @@
 #include "tuntap/gateway.h"
 #include "tuntap/tuntap.h"
 
-#define TT_BATCH 64	  /* packets per wakeup */
-#define TT_BAD_RUN 100	  /* malformed packets in a row before a framed peer goes */
-#define TT_RX_BUF 65536	  /* a tun read: any IP packet fits */
+#define TT_BATCH 64    /* packets per wakeup */
+#define TT_BAD_RUN 100 /* malformed packets in a row before a framed peer goes */
+/* A tun read: the virtio_net_hdr (10 bytes, without num_buffers), then any
+ * IP packet, which starts TT_RX_PKT bytes into the buffer: the kernel's
+ * copies to and from a cache-line-aligned packet are faster. */
+#define TT_VNET_LEN sizeof(struct virtio_net_hdr)
+#define TT_RX_PKT 64
+#define TT_RX_BUF (TT_RX_PKT + 65536)
 #define TT_LOG_WINDOW 5.0 /* seconds: at most TT_LOG_BURST lines of one reason in each */
 #define TT_LOG_BURST 10
 #define TT_ACCEPT_RETRY 1.0 /* seconds the listener pauses when out of descriptors */
@@ -69,6 +85,7 @@ struct tt_peer {
 	struct tt_peer *prev, *next;
 	struct tt_peer *dirty_next; /* framed peers with output to flush */
 	bool dirty, framed, closing, down;
+	bool vnet; /* a tun device with a virtio_net_hdr */
 	char name[96];
 	int fd;
 	pid_t pid;
@@ -102,7 +119,7 @@ struct tt {
 	int dev_fd, ifindex, lfd;
 	ev_io dev_io, lio;
 	ev_timer accept_retry;
-	uint8_t *rx; /* TT_RX_BUF bytes */
+	uint8_t *rx; /* TT_RX_BUF bytes, 64-byte aligned */
 	struct tt_peer *peers, *dirty;
 	uint32_t n_peers;
 	uint64_t next_id;
@@ -112,6 +129,9 @@ struct tt {
 	uint64_t refused[TT_REF__COUNT];
 	uint64_t disconnected; /* framed peers dropped for their frames */
 	struct tt_gw *gw;      /* the UDP gateway, NULL when none */
+	bool dev_vnet;	       /* the host device carries a virtio_net_hdr */
+	bool gso;	       /* segmentation offload is on (see the top) */
+	unsigned offloads;     /* TUN_F_* the kernel took on the host device */
 	struct {
 		double start;	     /* of the current window */
 		unsigned lines;	     /* written in it */
@@ -176,7 +196,29 @@ void tt_peer_free(struct tt_peer *p);
 /* tt_peer_close - log why a framed peer goes, then tt_peer_free. */
 void tt_peer_close(struct tt_peer *p, enum tt_log kind, const char *why);
 
+/* tt_offload_set - give tun descriptor @fd the offloads of @t's current
+ * state (checksum; segmentation when t->gso). Returns 0, or -1 (errno). */
+int tt_offload_set(const struct tt *t, int fd);
+/* tt_offload_update - turn segmentation offload on or off on every device
+ * with a virtio_net_hdr, after a peer came or went (see the top). */
+void tt_offload_update(struct tt *t);
+
 /* ---- path.c ---- */
+
+/* tt_vnet_check - judge the virtio_net_hdr @h read with the classified
+ * packet pkt[0..len) (@k from tt_pkt_classify) on a device of MTU @mtu:
+ * known flags and segmentation types only, the type matching the packet
+ * (TCP over IPv4 or IPv6, UDP; never a fragment), a segment size of 1 to
+ * @mtu, hdr_len within the packet, a partial checksum (required with
+ * segmentation) inside the upper-layer header's place; a packet without
+ * segmentation no longer than @mtu. Returns NULL when good, else a short
+ * reason for logs. Reads nothing outside pkt[0..len). */
+const char *tt_vnet_check(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+			  uint32_t mtu, const struct tt_pkt *k);
+/* tt_vnet_csum - complete the partial checksum @h asks for in pkt[0..len)
+ * (which tt_vnet_check accepted) and clear VIRTIO_NET_HDR_F_NEEDS_CSUM in
+ * @h: the packet is then whole for any reader. No-op without the flag. */
+void tt_vnet_csum(struct virtio_net_hdr *h, uint8_t *pkt, size_t len);
 
 /* tt_dev_read_cb - the host device is readable: up to TT_BATCH packets. */
 void tt_dev_read_cb(struct ev_loop *loop, ev_io *w, int revents);

@@ -10,18 +10,158 @@
  * destination, else out of the host device; from the host device, to the
  * peer owning the destination, else dropped (no route).
  *
+ * A tun read brings a virtio_net_hdr (internal.h) and the IP packet behind
+ * it: the packet is classified, then the header judged against it
+ * (tt_vnet_check: a bad one is a malformed packet), and both go on unchanged
+ * to another tun device with the header; toward one without it, a framed
+ * peer or the gateway, the packet is made plain (its checksum completed; a
+ * segmentation-offload packet dropped as too big). Packets from framed
+ * peers and the gateway get a zero header (no segmentation, no checksum to
+ * complete) on a device that has one.
+ *
  * A wakeup reads up to TT_BATCH packets, so one busy peer cannot starve the
  * others; framed peers that got packets during a batch are flushed once at
  * its end (tt_flush_dirty). Nothing blocks: tun descriptors are nonblocking
  * and a write that cannot go through drops the packet (counted).
  */
+#include <endian.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "tuntap/internal.h"
+
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* linux/virtio_net.h of Linux 4.18 */
+#endif
+
+/* One packet on the path: its virtio_net_hdr (a copy; zero when the source
+ * carries plain packets) and the IP packet pkt[0..len); buf is the same
+ * bytes when they may be changed in place (a tun read into t->rx), else
+ * NULL (the header then asks for nothing to be done). */
+struct vpkt {
+	struct virtio_net_hdr h;
+	const uint8_t *pkt;
+	uint8_t *buf;
+	size_t len;
+};
+
+/* ---- the virtio_net_hdr ---- */
+
+/* Whether segmentation type @type (without the ECN bit) fits @k. */
+static bool gso_fits(uint8_t type, const struct tt_pkt *k)
+{
+	switch (type) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return k->proto == IPPROTO_TCP && k->family == TT_IPV4;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return k->proto == IPPROTO_TCP && k->family == TT_IPV6;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		return k->proto == IPPROTO_UDP;
+	default: /* UFO (VIRTIO_NET_HDR_GSO_UDP) too: never offered */
+		return false;
+	}
+}
+
+const char *tt_vnet_check(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t len,
+			  uint32_t mtu, const struct tt_pkt *k)
+{
+	(void)pkt;
+	uint16_t hdr_len = le16toh(h->hdr_len), gso_size = le16toh(h->gso_size);
+	uint16_t cs = le16toh(h->csum_start), co = le16toh(h->csum_offset);
+	uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	bool csum = h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	if (h->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		return "vnet flags";
+	if (hdr_len > len)
+		return "vnet hdr_len past the packet";
+	if (csum && (cs < k->l4_off || (size_t)cs + co + 2 > len))
+		return "vnet checksum place outside the packet";
+	if (type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE || gso_size != 0)
+			return "vnet segment size without segmentation";
+		return len > mtu ? "over the MTU" : NULL;
+	}
+	bool tcp = k->proto == IPPROTO_TCP;
+	if (!gso_fits(type, k))
+		return "vnet segmentation type";
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !tcp)
+		return "vnet ECN without TCP";
+	if (k->flags & (TT_PKT_F_FRAG | TT_PKT_F_NOL4))
+		return "vnet segmentation of a fragment";
+	if (gso_size == 0 || gso_size > mtu)
+		return "vnet segment size";
+	if (!csum || cs != k->l4_off || co != (tcp ? 16 : 6))
+		return "vnet segmentation without the upper-layer checksum";
+	return NULL;
+}
+
+void tt_vnet_csum(struct virtio_net_hdr *h, uint8_t *pkt, size_t len)
+{
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return;
+	size_t cs = le16toh(h->csum_start), at = cs + le16toh(h->csum_offset);
+	/* The field holds the pseudo-header's sum: add the rest over it. The
+	 * ones' complement sum of native-order words is byte-order free. */
+	uint64_t sum = 0;
+	const uint8_t *p = pkt + cs, *end = pkt + len;
+	for (; end - p >= 4; p += 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		sum += w;
+	}
+	if (end - p >= 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		sum += w;
+		p += 2;
+	}
+	if (p < end) {
+		uint16_t w = 0;
+		memcpy(&w, p, 1);
+		sum += w;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	if (c == 0)
+		c = 0xffff; /* UDP's "no checksum" is 0; the same sum for TCP */
+	memcpy(pkt + at, &c, 2);
+	h->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
+}
+
+/* Make @v a plain packet for a reader without the header: its checksum
+ * completed. False (a drop, counted against @p) when it needs segmenting. */
+static bool make_plain(struct tt *t, struct tt_peer *p, struct vpkt *v)
+{
+	if (v->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		tt_count_drop(t, p, TT_DROP_TOO_BIG);
+		return false;
+	}
+	if (v->h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (v->buf == NULL) {
+			tt_count_drop(t, p, TT_DROP_MALFORMED);
+			return false;
+		}
+		tt_vnet_csum(&v->h, v->buf, v->len);
+	}
+	return true;
+}
+
+/* Write @v to tun descriptor @fd, with its header when @vnet. */
+static ssize_t tun_write(int fd, bool vnet, const struct vpkt *v)
+{
+	if (!vnet)
+		return write(fd, v->pkt, v->len);
+	struct iovec iov[2] = {{.iov_base = (void *)&v->h, .iov_len = TT_VNET_LEN},
+			       {.iov_base = (void *)v->pkt, .iov_len = v->len}};
+	ssize_t w = writev(fd, iov, 2);
+	return w >= (ssize_t)TT_VNET_LEN ? w - (ssize_t)TT_VNET_LEN : w < 0 ? w : 0;
+}
 
 /* ---- the packet path: delivery ---- */
 
@@ -30,12 +170,14 @@ static bool write_failed_soft(int e)
 	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ENOMEM;
 }
 
-static void to_host(struct tt *t, const uint8_t *pkt, size_t len)
+static void to_host(struct tt *t, struct vpkt *v)
 {
-	ssize_t w = write(t->dev_fd, pkt, len);
-	if (w == (ssize_t)len) {
+	if (!t->dev_vnet && !make_plain(t, NULL, v))
+		return;
+	ssize_t w = tun_write(t->dev_fd, t->dev_vnet, v);
+	if (w == (ssize_t)v->len) {
 		t->host.packets_out++;
-		t->host.bytes_out += len;
+		t->host.bytes_out += v->len;
 	} else {
 		tt_count_drop(t, NULL,
 			      w < 0 && write_failed_soft(errno) ? TT_DROP_QUEUE_FULL
@@ -43,16 +185,18 @@ static void to_host(struct tt *t, const uint8_t *pkt, size_t len)
 	}
 }
 
-static void deliver(struct tt *t, struct tt_peer *p, const uint8_t *pkt, size_t len)
+static void deliver(struct tt *t, struct tt_peer *p, struct vpkt *v)
 {
+	if (!p->vnet && !make_plain(t, p, v))
+		return;
 	if (p->framed) {
-		tt_enqueue(t, p, pkt, len);
+		tt_enqueue(t, p, v->pkt, v->len);
 		return;
 	}
-	ssize_t w = write(p->fd, pkt, len);
-	if (w == (ssize_t)len) {
+	ssize_t w = tun_write(p->fd, p->vnet, v);
+	if (w == (ssize_t)v->len) {
 		p->c.packets_out++;
-		p->c.bytes_out += len;
+		p->c.bytes_out += v->len;
 		return;
 	}
 	int e = w < 0 ? errno : EIO;
@@ -64,12 +208,13 @@ static void deliver(struct tt *t, struct tt_peer *p, const uint8_t *pkt, size_t 
 
 /* ---- the packet path: judging and routing ---- */
 
-static void from_host(struct tt *t, const uint8_t *pkt, size_t len)
+static void from_host(struct tt *t, struct vpkt *v)
 {
 	struct tt_pkt k;
 	t->host.packets_in++;
-	t->host.bytes_in += len;
-	if (tt_pkt_classify(pkt, len, &k) != TT_PKT_OK) {
+	t->host.bytes_in += v->len;
+	if (tt_pkt_classify(v->pkt, v->len, &k) != TT_PKT_OK ||
+	    tt_vnet_check(&v->h, v->pkt, v->len, t->cfg.mtu, &k) != NULL) {
 		tt_count_drop(t, NULL, TT_DROP_MALFORMED);
 		return;
 	}
@@ -82,21 +227,33 @@ static void from_host(struct tt *t, const uint8_t *pkt, size_t len)
 		tt_count_drop(t, dst, TT_DROP_FIREWALL);
 		return;
 	}
-	deliver(t, dst, pkt, len);
+	deliver(t, dst, v);
+}
+
+static bool cidr_has(const struct tt_cidr *c, uint8_t family, const union tt_ip *ip)
+{
+	if (c->family != family)
+		return false;
+	unsigned bits = (family == TT_IPV4 ? 96u : 0u) + c->prefix, full = bits / 8;
+	if (memcmp(c->ip.b, ip->b, full) != 0)
+		return false;
+	return bits % 8 == 0 || ((c->ip.b[full] ^ ip->b[full]) & (0xff00 >> (bits % 8))) == 0;
 }
 
 static bool in_router_net(const struct tt *t, uint8_t family, const union tt_ip *ip)
 {
-	for (size_t i = 0; i < t->cfg.n_ips; i++) {
-		const struct tt_cidr *c = &t->cfg.ips[i];
-		if (c->family != family)
-			continue;
-		unsigned bits = (family == TT_IPV4 ? 96u : 0u) + c->prefix, full = bits / 8;
-		if (memcmp(c->ip.b, ip->b, full) != 0)
-			continue;
-		if (bits % 8 == 0 || ((c->ip.b[full] ^ ip->b[full]) & (0xff00 >> (bits % 8))) == 0)
+	for (size_t i = 0; i < t->cfg.n_ips; i++)
+		if (cidr_has(&t->cfg.ips[i], family, ip))
 			return true;
-	}
+	return false;
+}
+
+/* Whether @k goes to the gateway (a `tuntap-router-route` has it). */
+static bool gw_routed(const struct tt *t, const struct tt_pkt *k)
+{
+	for (size_t i = 0; t->gw != NULL && i < t->cfg.n_routes; i++)
+		if (cidr_has(&t->cfg.routes[i].net, k->family, &k->dst))
+			return true;
 	return false;
 }
 
@@ -139,17 +296,19 @@ static int learn(struct tt *t, struct tt_peer *p, const struct tt_pkt *k)
 }
 
 /* One packet from peer @src. A framed peer to be refused gets ->closing. */
-void tt_from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t len)
+static void from_peer(struct tt *t, struct tt_peer *src, struct vpkt *v)
 {
 	struct tt_pkt k;
 	src->c.packets_in++;
-	src->c.bytes_in += len;
-	enum tt_pkt_drop bad = tt_pkt_classify(pkt, len, &k);
-	if (bad != TT_PKT_OK) {
+	src->c.bytes_in += v->len;
+	enum tt_pkt_drop bad = tt_pkt_classify(v->pkt, v->len, &k);
+	const char *why = bad != TT_PKT_OK ? tt_pkt_drop_name(bad)
+					   : tt_vnet_check(&v->h, v->pkt, v->len, t->cfg.mtu, &k);
+	if (why != NULL) {
 		tt_count_drop(t, src, TT_DROP_MALFORMED);
 		if (++src->bad_run == 1)
 			tt_peer_log(t, LOGL_WARN, TT_LOG_MALFORMED, src,
-				    "dropped a malformed packet: %s", tt_pkt_drop_name(bad));
+				    "dropped a malformed packet: %s", why);
 		return;
 	}
 	src->bad_run = 0;
@@ -179,10 +338,22 @@ void tt_from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t 
 		tt_count_drop(t, src, TT_DROP_FIREWALL);
 		return;
 	}
-	if (dst != NULL)
-		deliver(t, dst, pkt, len);
-	else if (!tt_gw_route_out(t->gw, pkt, len, &k))
-		to_host(t, pkt, len);
+	if (dst != NULL) {
+		deliver(t, dst, v);
+		return;
+	}
+	/* The gateway takes plain packets: with one, segmentation offload is
+	 * never on, so a segmented packet here was read before it went off. */
+	if (!gw_routed(t, &k))
+		to_host(t, v);
+	else if (make_plain(t, src, v) && !tt_gw_route_out(t->gw, v->pkt, v->len, &k))
+		to_host(t, v);
+}
+
+void tt_from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t len)
+{
+	struct vpkt v = {.pkt = pkt, .len = len};
+	from_peer(t, src, &v);
 }
 
 enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len,
@@ -197,7 +368,8 @@ enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len,
 		tt_count_drop(t, dst, TT_DROP_FIREWALL);
 		return TT_GW_FIREWALL;
 	}
-	deliver(t, dst, pkt, len);
+	struct vpkt v = {.pkt = pkt, .len = len};
+	deliver(t, dst, &v);
 	if (dst->framed)
 		tt_flush_dirty(t);
 	return TT_GW_OK;
@@ -205,12 +377,37 @@ enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len,
 
 /* ---- readers ---- */
 
+/* Read one packet from tun descriptor @fd into t->rx as @v: with its
+ * header when @vnet, else behind a zero one. Returns read()'s answer;
+ * a read too short for the header counts as an empty packet. */
+static ssize_t tun_read(struct tt *t, int fd, bool vnet, struct vpkt *v)
+{
+	uint8_t *at = t->rx + TT_RX_PKT - (vnet ? TT_VNET_LEN : 0);
+	ssize_t n = read(fd, at, TT_RX_BUF - (size_t)(at - t->rx));
+	if (n < 0)
+		return n;
+	if (vnet && n < (ssize_t)TT_VNET_LEN) {
+		memset(&v->h, 0, sizeof(v->h));
+		v->len = 0;
+	} else {
+		if (vnet)
+			memcpy(&v->h, at, TT_VNET_LEN);
+		else
+			memset(&v->h, 0, sizeof(v->h));
+		v->len = (size_t)n - (vnet ? TT_VNET_LEN : 0);
+	}
+	v->buf = t->rx + TT_RX_PKT;
+	v->pkt = v->buf;
+	return n;
+}
+
 void tt_dev_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop, (void)revents;
 	struct tt *t = container_of(w, struct tt, dev_io);
 	for (int i = 0; i < TT_BATCH; i++) {
-		ssize_t n = read(t->dev_fd, t->rx, TT_RX_BUF);
+		struct vpkt v;
+		ssize_t n = tun_read(t, t->dev_fd, t->dev_vnet, &v);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -218,7 +415,7 @@ void tt_dev_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 				log_warn("tuntap: reading %s: %s", t->cfg.dev, strerror(errno));
 			break;
 		}
-		from_host(t, t->rx, (size_t)n);
+		from_host(t, &v);
 	}
 	tt_flush_dirty(t);
 }
@@ -231,7 +428,8 @@ void tt_tun_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct tt_peer *p = container_of(w, struct tt_peer, rio);
 	struct tt *t = p->t;
 	for (int i = 0; i < TT_BATCH; i++) {
-		ssize_t n = read(p->fd, t->rx, TT_RX_BUF);
+		struct vpkt v;
+		ssize_t n = tun_read(t, p->fd, p->vnet, &v);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -243,7 +441,7 @@ void tt_tun_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			p->down = true;
 			break;
 		}
-		tt_from_peer(t, p, t->rx, (size_t)n);
+		from_peer(t, p, &v);
 	}
 	tt_flush_dirty(t);
 }

@@ -9,10 +9,11 @@
  * share the work).
  *
  * The packet path allocates nothing. Buffers are fixed and allocated at
- * setup: one receive buffer for every tun read (the host device's and the
- * vassals' descriptors; reads are handled one at a time, each packet routed
- * before the next read), and per framed peer an input buffer holding at
- * least one whole frame and an output queue of `tuntap-router-queue` bytes.
+ * setup: one receive buffer (a virtio_net_hdr and 64 KiB) for every tun
+ * read (the host device's and the vassals' descriptors; reads are handled
+ * one at a time, each packet routed before the next read), and per framed
+ * peer an input buffer holding at least one whole frame and an output queue
+ * of `tuntap-router-queue` bytes.
  * The address table grows only when a peer is attached or learns its
  * address. An address is never taken from the peer that has it: a second
  * claimant is refused.
@@ -34,6 +35,11 @@
 
 #include "tuntap/internal.h"
 #include "tuntap/nl.h"
+
+#ifndef TUN_F_USO4 /* linux/if_tun.h of Linux 6.2 */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 static const char *const drop_names[TT_DROP__COUNT] = {
     [TT_DROP_FIREWALL] = "firewall",	 [TT_DROP_SPOOF] = "spoof",
@@ -177,7 +183,10 @@ void tt_peer_free(struct tt_peer *p)
 	tt_fw_list_free(&p->fw);
 	free(p->in);
 	free(p->out);
+	bool plain = p->framed || !p->vnet;
 	free(p);
+	if (plain && t->dev_fd >= 0)
+		tt_offload_update(t);
 }
 
 /* A framed peer goes, for @why (logged with its name). */
@@ -203,6 +212,49 @@ struct tt_peer *tt_peer_alloc(struct tt *t, int fd)
 	return p;
 }
 
+/* ---- offloads ---- */
+
+int tt_offload_set(const struct tt *t, int fd)
+{
+	unsigned long f = t->offloads & (t->gso ? ~0u : (unsigned)TUN_F_CSUM);
+	return ioctl(fd, TUNSETOFFLOAD, f);
+}
+
+void tt_offload_update(struct tt *t)
+{
+	bool gso = t->dev_vnet && t->gw == NULL && (t->offloads & ~(unsigned)TUN_F_CSUM);
+	for (const struct tt_peer *p = t->peers; p != NULL && gso; p = p->next)
+		if (p->framed || !p->vnet)
+			gso = false;
+	if (gso == t->gso)
+		return;
+	t->gso = gso;
+	if (tt_offload_set(t, t->dev_fd) < 0)
+		log_warn("tuntap: %s: setting offloads: %s", t->cfg.dev, strerror(errno));
+	for (const struct tt_peer *p = t->peers; p != NULL; p = p->next)
+		if (p->vnet && !p->framed && p->fd >= 0 && tt_offload_set(t, p->fd) < 0)
+			log_warn("tuntap: %s: setting offloads: %s", p->name, strerror(errno));
+	log_info("tuntap: segmentation offload %s",
+		 gso ? "on"
+		     : "off: a framed peer, the gateway or a tun device takes plain packets");
+}
+
+/* The virtio_net_hdr on descriptor @fd, and the offloads the kernel takes:
+ * with UDP segmentation if it knows it, else without, else checksums only.
+ * Returns the TUN_F_* taken (0: none). */
+static unsigned offload_probe(int fd)
+{
+	static const unsigned tries[] = {
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+	    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+	    TUN_F_CSUM,
+	};
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0)
+			return tries[i];
+	return 0;
+}
+
 /* ---- the host device ---- */
 
 static int open_device(struct tt *t, struct err **err)
@@ -212,10 +264,17 @@ static int open_device(struct tt *t, struct err **err)
 		return err_set(err, errno, "tuntap: /dev/net/tun");
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, t->cfg.dev, strlen(t->cfg.dev));
 	if (ioctl(t->dev_fd, TUNSETIFF, &ifr) < 0)
 		return err_set(err, errno, "tuntap: creating tun device %s", t->cfg.dev);
+	int hdr = (int)TT_VNET_LEN;
+	if (ioctl(t->dev_fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		return err_set(err, errno, "tuntap: %s: TUNSETVNETHDRSZ", t->cfg.dev);
+	t->dev_vnet = true;
+	t->offloads = offload_probe(t->dev_fd);
+	if (tt_offload_set(t, t->dev_fd) < 0) /* t->gso is off until tt_offload_update */
+		return err_set(err, errno, "tuntap: %s: TUNSETOFFLOAD", t->cfg.dev);
 	memcpy(t->cfg.dev, ifr.ifr_name, sizeof(t->cfg.dev));
 	t->cfg.dev[sizeof(t->cfg.dev) - 1] = '\0';
 	t->ifindex = (int)if_nametoindex(t->cfg.dev);
@@ -273,7 +332,7 @@ struct tt *tt_new(struct ev_loop *loop, struct tt_config *c, struct err **err)
 	ev_io_init(&t->dev_io, tt_dev_read_cb, -1, EV_READ);
 	ev_io_init(&t->lio, NULL, -1, EV_READ); /* set by tt_listen */
 	ev_init(&t->accept_retry, NULL);
-	t->rx = malloc(TT_RX_BUF);
+	t->rx = aligned_alloc(64, TT_RX_BUF);
 	if (t->rx == NULL || tt_map_reserve(&t->map, 16) < 0) {
 		err_set(err, ENOMEM, "tuntap router");
 		tt_free(t);
@@ -288,6 +347,7 @@ struct tt *tt_new(struct ev_loop *loop, struct tt_config *c, struct err **err)
 		tt_free(t);
 		return NULL;
 	}
+	tt_offload_update(t);
 	log_started(t);
 	return t;
 }
@@ -297,13 +357,14 @@ void tt_free(struct tt *t)
 	if (t == NULL)
 		return;
 	tt_gw_free(t->gw);
-	while (t->peers != NULL)
-		tt_peer_free(t->peers);
 	ev_io_stop(t->loop, &t->dev_io);
-	ev_io_stop(t->loop, &t->lio);
-	ev_timer_stop(t->loop, &t->accept_retry);
 	if (t->dev_fd >= 0)
 		close(t->dev_fd);
+	t->dev_fd = -1; /* the peers go without touching offloads */
+	while (t->peers != NULL)
+		tt_peer_free(t->peers);
+	ev_io_stop(t->loop, &t->lio);
+	ev_timer_stop(t->loop, &t->accept_retry);
 	if (t->lfd >= 0) {
 		close(t->lfd);
 		struct stat st;
@@ -420,6 +481,20 @@ struct tt_peer *tt_attach(struct tt *t, const char *name, int fd, const struct t
 		return NULL;
 	}
 	p->fd = fd;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	int hdr = (int)TT_VNET_LEN;
+	p->vnet = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+	if (p->vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		err_set(err, errno, "tuntap: %s: TUNSETVNETHDRSZ", p->name);
+		tt_peer_free(p); /* closes fd */
+		return NULL;
+	}
+	if (!p->vnet)
+		log_warn("tuntap: %s: its tun device takes plain packets only", p->name);
+	else if (tt_offload_set(t, fd) < 0)
+		log_warn("tuntap: %s: setting offloads: %s", p->name, strerror(errno));
+	tt_offload_update(t);
 	ev_io_init(&p->rio, tt_tun_read_cb, fd, EV_READ);
 	ev_init(&p->wio, NULL);
 	ev_io_start(t->loop, &p->rio);
@@ -488,6 +563,7 @@ void tt_stats_json(struct tt *t, struct json *j)
 	json_obj_begin(j);
 	json_key(j, "device"), json_str(j, t->cfg.dev);
 	json_key(j, "mtu"), json_uint(j, t->cfg.mtu);
+	json_key(j, "segmentation_offload"), json_bool(j, t->gso);
 	json_key(j, "socket"), json_str(j, t->cfg.socket);
 	json_key(j, "max_peers"), json_uint(j, t->cfg.max_peers);
 	json_key(j, "firewall_in"), json_uint(j, t->cfg.fw_in.n);

@@ -324,6 +324,7 @@ static int tunnet_open(struct tunnet *t, const struct cfg *c, const struct opts 
 	t->local = o->tuntap_local;
 	snprintf(t->spec.dev, sizeof(t->spec.dev), "%s", t->net.dev);
 	t->spec.mtu = t->local ? o->tuntap_mtu : VSL_TUN_FOREIGN_MTU;
+	t->spec.offload = t->local;
 	for (size_t i = 0; i < t->net.n_ips && i < JAIL_TUN_MAX_IPS; i++)
 		jail_addr(&t->net.ips[i], &t->spec.ips[t->spec.n_ips++]);
 	jail_addr(&t->net.gw4, &t->spec.gw4);
