@@ -24,7 +24,7 @@ datagrams at UDP_RATE: received throughput and loss):
 Medians over ROUNDS rounds; the table prints ours/veth and ours/pasta.
 Figures also go to BUILD/bench-tuntap.json. Knobs: BENCH_TT_SECS (10),
 BENCH_TT_ROUNDS (3), BENCH_TT_UDP_RATE ("5G"), BENCH_TT_PATHS (all:
-"ours veth pasta framed"), BENCH_TT_MTU (the router's `tuntap-mtu`, 65520).
+"ours veth pasta framed"), BENCH_TT_PROTOS (both: "tcp udp"), BENCH_TT_MTU (the router's `tuntap-mtu`, 65520).
 
 Every address lives in the namespaces this makes (10.90/16); nothing is
 routed or NATed anywhere else. Run by run.sh in its network namespace; run
@@ -51,6 +51,7 @@ ROUNDS = int(os.environ.get("BENCH_TT_ROUNDS", 3))
 UDP_RATE = os.environ.get("BENCH_TT_UDP_RATE", "5G")
 PATHS = os.environ.get("BENCH_TT_PATHS", "ours veth pasta framed").split()
 MTU = int(os.environ.get("BENCH_TT_MTU", 65520))
+PROTOS = os.environ.get("BENCH_TT_PROTOS", "tcp udp").split()
 PORT = 19500
 HOST_IP, VA_IP, VB_IP, UW_IP = "10.90.0.1", "10.90.0.2", "10.90.0.3", "10.90.0.9"
 
@@ -310,7 +311,7 @@ def run(args):
                       ("framed", "v2h", uw, UW_IP, None, UW_IP, True)]
         res = {}
         for rnd in range(1, ROUNDS + 1):
-            for proto in ("tcp", "udp"):
+            for proto in PROTOS:
                 for path, d, sp, sip, cp, dst, rev in cases:
                     r = iperf(procs, sp, sip, cp, dst, proto == "udp", rev)
                     procs.check_alive()

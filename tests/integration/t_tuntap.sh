@@ -9,8 +9,10 @@
 #      router connection. The router going away ends the vassal, whose next
 #      process connects again once the router is back.
 #  (b) the emperor's own router (the tun descriptor handed over): two
-#      vassals, IPv4 and IPv6, host to vassal, vassal to vassal (denied by
-#      default, allowed by `tuntap-router-firewall-out`), a vassal's own
+#      vassals, IPv4 and IPv6, host to vassal and vassal to host (TCP, ping
+#      v4 and v6), vassal to vassal over IPv4 and IPv6 (TCP denied by default,
+#      counted as firewall drops, then allowed, with ping v6 too, by
+#      `tuntap-router-firewall-out` after a SIGHUP reload), a vassal's own
 #      `tuntap-firewall` rule, a duplicate address refused while the first
 #      vassal keeps working, a stopped vassal's peer detached.
 # A file with `tuntap-device` but no network namespace of its own is refused.
@@ -173,6 +175,13 @@ def peer(n):
 sys.exit(0 if eval(sys.argv[1]) else 1)
 ' "$1"
 }
+# tt_fw_drops: the router's firewall drop count (all peers and the host).
+tt_fw_drops() {
+	emperor_cli stats | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["tuntap"]["drops"]["firewall"])
+'
+}
 tv_file va 10.77.0.2 "tuntap-device = tv0 $T/tt.sock" "tuntap-ip = 10.77.0.2/24" \
 	"tuntap-ip = fd77::2/64" "tuntap-gateway = 10.77.0.1" "tuntap-gateway = fd77::1" \
 	"tuntap-firewall = deny any any tcp 22"
@@ -204,19 +213,35 @@ wait_for 5 curl -s --max-time 1 -g "http://[fd77::3]:8081/"
 check "local: host -> vassal, TCP v6" \
 	bash -c 'curl -sS --max-time 3 -g "http://[fd77::3]:8081/" | grep -q "v6 on vb"'
 check "local: vassal -> host, ping v4" in_vassal va bash -c "$(declare -f pyping); pyping 10.77.0.1"
+check "local: vassal -> host, ping v6" in_vassal va bash -c "$(declare -f pyping); pyping fd77::1"
 check "local: vassal -> vassal denied by default (v4 TCP)" \
 	bash -c "$(declare -f in_vassal); ! in_vassal va curl -s --max-time 2 http://10.77.0.3:8080/"
 check "local: the router counted the denied packets" \
 	tt_eval 'peer("va")["drops"]["firewall"] + peer("vb")["drops"]["firewall"] + t["drops"].get("firewall", 0) > 0'
+# The same over IPv6, to the listener host -> vassal reached above: dropped
+# (curl times out, not refused), and counted.
+fw0=$(tt_fw_drops)
+rc6=0
+in_vassal va curl -s --max-time 2 -g "http://[fd77::3]:8081/" >/dev/null 2>&1 || rc6=$?
+fw1=$(tt_fw_drops)
+check "local: vassal -> vassal denied by default (v6 TCP; curl $rc6: timeout)" [ "$rc6" = 28 ]
+check "local: the router counted the denied v6 packets (firewall drops $fw0 -> $fw1)" \
+	bash -c '[ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt "$1" ]' _ "$fw0" "$fw1"
 
 # Allowed by the emperor's out rules, both ways, after a SIGHUP reload.
 emperor_ini "tuntap-router = tt0 $T/tt.sock" "tuntap-router-ip = 10.77.0.1/24" \
 	"tuntap-router-ip = fd77::1/64" "tuntap-router-firewall-out = allow 10.77.0.2 10.77.0.3" \
-	"tuntap-router-firewall-out = allow 10.77.0.3 10.77.0.2"
+	"tuntap-router-firewall-out = allow 10.77.0.3 10.77.0.2" \
+	"tuntap-router-firewall-out = allow fd77::2 fd77::3" \
+	"tuntap-router-firewall-out = allow fd77::3 fd77::2"
 kill -HUP "$EMP_PID"
 wait_for 5 bash -c "$(declare -f in_vassal); in_vassal va curl -s --max-time 1 http://10.77.0.3:8080/ | grep -q 'hello from vb'"
 check "local: vassal -> vassal allowed by tuntap-router-firewall-out (v4 TCP)" \
 	bash -c "$(declare -f in_vassal); in_vassal va curl -sS --max-time 3 http://10.77.0.3:8080/ | grep -q 'hello from vb'"
+wait_for 5 bash -c "$(declare -f in_vassal); in_vassal va curl -s --max-time 1 -g 'http://[fd77::3]:8081/' | grep -q 'v6 on vb'"
+check "local: vassal -> vassal allowed by tuntap-router-firewall-out (v6 TCP)" \
+	bash -c "$(declare -f in_vassal); in_vassal va curl -sS --max-time 3 -g 'http://[fd77::3]:8081/' | grep -q 'v6 on vb'"
+check "local: vassal -> vassal, ping v6" in_vassal va bash -c "$(declare -f pyping); pyping fd77::3"
 
 # va's own rule: nothing of it to TCP port 22 (refused fast elsewhere).
 rc22=0 rc23=0

@@ -143,7 +143,9 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
-/* Listen on HELLO_ADDR ("ip:port", IPv4). Returns the fd or -1. */
+/* Listen on HELLO_ADDR ("ip:port", IPv4), with SO_REUSEPORT so that the
+ * workers of a graceful reload bind beside the ones they replace. Returns
+ * the fd or -1. */
 static int listen_default(void)
 {
 	const char *spec = getenv("HELLO_ADDR") ? getenv("HELLO_ADDR") : DEFAULT_ADDR;
@@ -161,6 +163,7 @@ static int listen_default(void)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0) {
 		fprintf(stderr, "hello: listen on %s: %s\n", spec, strerror(errno));
 		return -1;
