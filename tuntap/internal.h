@@ -13,13 +13,11 @@
  *
  * Tun devices carry a struct virtio_net_hdr (the 10-byte one) in front of
  * every packet (IFF_VNET_HDR): the host device always, a vassal's when its
- * jail made it so. Checksum offload (TUN_F_CSUM) is on for all of them;
- * segmentation offload (TSO, USO: packets of up to 64 KiB) only while every
- * place a packet can go takes such a packet whole, i.e. no framed peer, no
- * gateway and no tun device without the header: those carry plain packets,
- * and a partial checksum is completed for them here, but nothing is
- * segmented (a segmentation-offload packet that still meets one, read just
- * before the offloads went off, is dropped as too big).
+ * jail made it so. Checksum and segmentation offloads (TSO, USO: packets
+ * of up to 64 KiB) are on for all of them, whatever the MTU, as far as the
+ * kernel takes them. Framed peers, the gateway and a tun device without the
+ * header take plain packets: for them a partial checksum is completed and a
+ * segmentation-offload packet cut into whole packets here (gso.h).
  */
 #ifndef TUNTAP_INTERNAL_H
 #define TUNTAP_INTERNAL_H
@@ -131,6 +129,8 @@ struct tt {
 	struct tt_gw *gw;      /* the UDP gateway, NULL when none */
 	bool dev_vnet;	       /* the host device carries a virtio_net_hdr */
 	bool gso;	       /* segmentation offload is on (see the top) */
+	uint8_t *gso_buf;      /* TT_GSO_SCRATCH bytes for tt_gso_segment */
+	uint64_t segmented;    /* whole packets cut from offload ones, for plain readers */
 	unsigned offloads;     /* TUN_F_* the kernel took on the host device */
 	struct {
 		double start;	     /* of the current window */
@@ -199,9 +199,6 @@ void tt_peer_close(struct tt_peer *p, enum tt_log kind, const char *why);
 /* tt_offload_set - give tun descriptor @fd the offloads of @t's current
  * state (checksum; segmentation when t->gso). Returns 0, or -1 (errno). */
 int tt_offload_set(const struct tt *t, int fd);
-/* tt_offload_update - turn segmentation offload on or off on every device
- * with a virtio_net_hdr, after a peer came or went (see the top). */
-void tt_offload_update(struct tt *t);
 
 /* ---- path.c ---- */
 

@@ -14,8 +14,8 @@
  * it: the packet is classified, then the header judged against it
  * (tt_vnet_check: a bad one is a malformed packet), and both go on unchanged
  * to another tun device with the header; toward one without it, a framed
- * peer or the gateway, the packet is made plain (its checksum completed; a
- * segmentation-offload packet dropped as too big). Packets from framed
+ * peer or the gateway, the packet is made plain: its checksum completed, a
+ * segmentation-offload packet cut into whole packets (gso.h). Packets from framed
  * peers and the gateway get a zero header (no segmentation, no checksum to
  * complete) on a device that has one.
  *
@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "tuntap/gso.h"
 #include "tuntap/internal.h"
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
@@ -134,24 +135,6 @@ void tt_vnet_csum(struct virtio_net_hdr *h, uint8_t *pkt, size_t len)
 	h->flags &= (uint8_t)~VIRTIO_NET_HDR_F_NEEDS_CSUM;
 }
 
-/* Make @v a plain packet for a reader without the header: its checksum
- * completed. False (a drop, counted against @p) when it needs segmenting. */
-static bool make_plain(struct tt *t, struct tt_peer *p, struct vpkt *v)
-{
-	if (v->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		tt_count_drop(t, p, TT_DROP_TOO_BIG);
-		return false;
-	}
-	if (v->h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		if (v->buf == NULL) {
-			tt_count_drop(t, p, TT_DROP_MALFORMED);
-			return false;
-		}
-		tt_vnet_csum(&v->h, v->buf, v->len);
-	}
-	return true;
-}
-
 /* Write @v to tun descriptor @fd, with its header when @vnet. */
 static ssize_t tun_write(int fd, bool vnet, const struct vpkt *v)
 {
@@ -170,40 +153,81 @@ static bool write_failed_soft(int e)
 	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ENOMEM;
 }
 
-static void to_host(struct tt *t, struct vpkt *v)
+/* Where a packet goes: a peer, the host device (dst NULL, gw false) or the
+ * gateway (gw true). */
+struct out {
+	struct tt *t;
+	struct tt_peer *dst;
+	bool gw;
+	const struct tt_pkt *k;
+};
+
+/* Whether the reader of @o takes the virtio_net_hdr. */
+static bool out_vnet(const struct out *o)
 {
-	if (!t->dev_vnet && !make_plain(t, NULL, v))
-		return;
-	ssize_t w = tun_write(t->dev_fd, t->dev_vnet, v);
-	if (w == (ssize_t)v->len) {
-		t->host.packets_out++;
-		t->host.bytes_out += v->len;
-	} else {
-		tt_count_drop(t, NULL,
-			      w < 0 && write_failed_soft(errno) ? TT_DROP_QUEUE_FULL
-								: TT_DROP_NO_ROUTE);
-	}
+	return o->gw ? false : o->dst != NULL ? o->dst->vnet : o->t->dev_vnet;
 }
 
-static void deliver(struct tt *t, struct tt_peer *p, struct vpkt *v)
+/* Hand @v, fit for @o's reader, over to it. */
+static void put(const struct out *o, const struct vpkt *v)
 {
-	if (!p->vnet && !make_plain(t, p, v))
+	struct tt *t = o->t;
+	struct tt_peer *p = o->dst;
+	if (o->gw) {
+		if (!tt_gw_route_out(t->gw, v->pkt, v->len, o->k))
+			put(&(struct out){.t = t, .k = o->k}, v);
 		return;
-	if (p->framed) {
+	}
+	if (p != NULL && p->framed) {
 		tt_enqueue(t, p, v->pkt, v->len);
 		return;
 	}
-	ssize_t w = tun_write(p->fd, p->vnet, v);
+	ssize_t w = tun_write(p != NULL ? p->fd : t->dev_fd, out_vnet(o), v);
+	struct tt_counters *c = p != NULL ? &p->c : &t->host;
 	if (w == (ssize_t)v->len) {
-		p->c.packets_out++;
-		p->c.bytes_out += v->len;
+		c->packets_out++;
+		c->bytes_out += v->len;
 		return;
 	}
 	int e = w < 0 ? errno : EIO;
 	tt_count_drop(t, p, write_failed_soft(e) ? TT_DROP_QUEUE_FULL : TT_DROP_NO_ROUTE);
-	if (!write_failed_soft(e))
+	if (p != NULL && !write_failed_soft(e))
 		tt_peer_log(t, LOGL_WARN, TT_LOG_IO, p, "writing to its tun device: %s",
 			    strerror(e));
+}
+
+static void put_segment(void *arg, const uint8_t *seg, size_t len)
+{
+	const struct out *o = arg;
+	o->t->segmented++;
+	put(o, &(struct vpkt){.pkt = seg, .len = len});
+}
+
+/*
+ * Send @v (classified as @k) on to @dst, the host device when NULL, or
+ * the gateway when @gw. A reader without the header gets whole packets: a
+ * segmentation-offload packet is cut (gso.h), a partial checksum completed.
+ */
+static void send_out(struct tt *t, struct tt_peer *dst, bool gw, struct vpkt *v,
+		     const struct tt_pkt *k)
+{
+	struct out o = {.t = t, .dst = dst, .gw = gw, .k = k};
+	if (out_vnet(&o) || (v->h.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+			     !(v->h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))) {
+		put(&o, v);
+		return;
+	}
+	if (v->h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (tt_gso_segment(&v->h, v->pkt, v->len, k, t->gso_buf, put_segment, &o) < 0)
+			tt_count_drop(t, dst, TT_DROP_MALFORMED);
+		return;
+	}
+	if (v->buf == NULL) { /* never: only tun reads carry a header */
+		tt_count_drop(t, dst, TT_DROP_MALFORMED);
+		return;
+	}
+	tt_vnet_csum(&v->h, v->buf, v->len);
+	put(&o, v);
 }
 
 /* ---- the packet path: judging and routing ---- */
@@ -227,7 +251,7 @@ static void from_host(struct tt *t, struct vpkt *v)
 		tt_count_drop(t, dst, TT_DROP_FIREWALL);
 		return;
 	}
-	deliver(t, dst, v);
+	send_out(t, dst, false, v, &k);
 }
 
 static bool cidr_has(const struct tt_cidr *c, uint8_t family, const union tt_ip *ip)
@@ -338,16 +362,7 @@ static void from_peer(struct tt *t, struct tt_peer *src, struct vpkt *v)
 		tt_count_drop(t, src, TT_DROP_FIREWALL);
 		return;
 	}
-	if (dst != NULL) {
-		deliver(t, dst, v);
-		return;
-	}
-	/* The gateway takes plain packets: with one, segmentation offload is
-	 * never on, so a segmented packet here was read before it went off. */
-	if (!gw_routed(t, &k))
-		to_host(t, v);
-	else if (make_plain(t, src, v) && !tt_gw_route_out(t->gw, v->pkt, v->len, &k))
-		to_host(t, v);
+	send_out(t, dst, dst == NULL && gw_routed(t, &k), v, &k);
 }
 
 void tt_from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t len)
@@ -369,7 +384,7 @@ enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len,
 		return TT_GW_FIREWALL;
 	}
 	struct vpkt v = {.pkt = pkt, .len = len};
-	deliver(t, dst, &v);
+	send_out(t, dst, false, &v, k);
 	if (dst->framed)
 		tt_flush_dirty(t);
 	return TT_GW_OK;

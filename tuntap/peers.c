@@ -216,7 +216,6 @@ static void framed_new(struct tt *t, int fd)
 	}
 	memcpy(p->name, tmp.name, sizeof(p->name));
 	p->framed = true;
-	tt_offload_update(t); /* it takes plain packets: segmentation offload goes off */
 	p->pid = cred.pid;
 	ev_io_init(&p->rio, framed_read_cb, fd, EV_READ);
 	ev_io_init(&p->wio, framed_write_cb, fd, EV_WRITE);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "tuntap/gso.h"
 #include "tuntap/internal.h"
 #include "tuntap/nl.h"
 
@@ -183,10 +184,7 @@ void tt_peer_free(struct tt_peer *p)
 	tt_fw_list_free(&p->fw);
 	free(p->in);
 	free(p->out);
-	bool plain = p->framed || !p->vnet;
 	free(p);
-	if (plain && t->dev_fd >= 0)
-		tt_offload_update(t);
 }
 
 /* A framed peer goes, for @why (logged with its name). */
@@ -218,25 +216,6 @@ int tt_offload_set(const struct tt *t, int fd)
 {
 	unsigned long f = t->offloads & (t->gso ? ~0u : (unsigned)TUN_F_CSUM);
 	return ioctl(fd, TUNSETOFFLOAD, f);
-}
-
-void tt_offload_update(struct tt *t)
-{
-	bool gso = t->dev_vnet && t->gw == NULL && (t->offloads & ~(unsigned)TUN_F_CSUM);
-	for (const struct tt_peer *p = t->peers; p != NULL && gso; p = p->next)
-		if (p->framed || !p->vnet)
-			gso = false;
-	if (gso == t->gso)
-		return;
-	t->gso = gso;
-	if (tt_offload_set(t, t->dev_fd) < 0)
-		log_warn("tuntap: %s: setting offloads: %s", t->cfg.dev, strerror(errno));
-	for (const struct tt_peer *p = t->peers; p != NULL; p = p->next)
-		if (p->vnet && !p->framed && p->fd >= 0 && tt_offload_set(t, p->fd) < 0)
-			log_warn("tuntap: %s: setting offloads: %s", p->name, strerror(errno));
-	log_info("tuntap: segmentation offload %s",
-		 gso ? "on"
-		     : "off: a framed peer, the gateway or a tun device takes plain packets");
 }
 
 /* The virtio_net_hdr on descriptor @fd, and the offloads the kernel takes:
@@ -273,7 +252,8 @@ static int open_device(struct tt *t, struct err **err)
 		return err_set(err, errno, "tuntap: %s: TUNSETVNETHDRSZ", t->cfg.dev);
 	t->dev_vnet = true;
 	t->offloads = offload_probe(t->dev_fd);
-	if (tt_offload_set(t, t->dev_fd) < 0) /* t->gso is off until tt_offload_update */
+	t->gso = (t->offloads & ~(unsigned)TUN_F_CSUM) != 0;
+	if (tt_offload_set(t, t->dev_fd) < 0)
 		return err_set(err, errno, "tuntap: %s: TUNSETOFFLOAD", t->cfg.dev);
 	memcpy(t->cfg.dev, ifr.ifr_name, sizeof(t->cfg.dev));
 	t->cfg.dev[sizeof(t->cfg.dev) - 1] = '\0';
@@ -297,9 +277,13 @@ static void log_started(const struct tt *t)
 		int n = snprintf(ips + at, sizeof(ips) - at, " %s/%u", a, t->cfg.ips[i].prefix);
 		at += n > 0 ? (size_t)n : 0;
 	}
-	log_info("tuntap: router on %s (mtu %u,%s), socket %s, firewall %u in and %u out rules",
+	log_info("tuntap: router on %s (mtu %u,%s), socket %s, firewall %u in and %u out rules, "
+		 "offloads: %s",
 		 t->cfg.dev, t->cfg.mtu, at ? ips : " no address", t->cfg.socket, t->cfg.fw_in.n,
-		 t->cfg.fw_out.n);
+		 t->cfg.fw_out.n,
+		 t->gso		   ? "checksum and segmentation"
+		 : t->offloads != 0 ? "checksum"
+				    : "none");
 	if (t->cfg.stats[0] != '\0')
 		log_info(
 		    "tuntap: the STATS field (%s) is not used: the router's figures are in the "
@@ -333,7 +317,8 @@ struct tt *tt_new(struct ev_loop *loop, struct tt_config *c, struct err **err)
 	ev_io_init(&t->lio, NULL, -1, EV_READ); /* set by tt_listen */
 	ev_init(&t->accept_retry, NULL);
 	t->rx = aligned_alloc(64, TT_RX_BUF);
-	if (t->rx == NULL || tt_map_reserve(&t->map, 16) < 0) {
+	t->gso_buf = malloc(TT_GSO_SCRATCH);
+	if (t->rx == NULL || t->gso_buf == NULL || tt_map_reserve(&t->map, 16) < 0) {
 		err_set(err, ENOMEM, "tuntap router");
 		tt_free(t);
 		return NULL;
@@ -347,7 +332,6 @@ struct tt *tt_new(struct ev_loop *loop, struct tt_config *c, struct err **err)
 		tt_free(t);
 		return NULL;
 	}
-	tt_offload_update(t);
 	log_started(t);
 	return t;
 }
@@ -374,6 +358,7 @@ void tt_free(struct tt *t)
 	tt_config_free(&t->cfg);
 	free(t->map.s);
 	free(t->rx);
+	free(t->gso_buf);
 	free(t);
 }
 
@@ -494,7 +479,6 @@ struct tt_peer *tt_attach(struct tt *t, const char *name, int fd, const struct t
 		log_warn("tuntap: %s: its tun device takes plain packets only", p->name);
 	else if (tt_offload_set(t, fd) < 0)
 		log_warn("tuntap: %s: setting offloads: %s", p->name, strerror(errno));
-	tt_offload_update(t);
 	ev_io_init(&p->rio, tt_tun_read_cb, fd, EV_READ);
 	ev_init(&p->wio, NULL);
 	ev_io_start(t->loop, &p->rio);
@@ -564,6 +548,7 @@ void tt_stats_json(struct tt *t, struct json *j)
 	json_key(j, "device"), json_str(j, t->cfg.dev);
 	json_key(j, "mtu"), json_uint(j, t->cfg.mtu);
 	json_key(j, "segmentation_offload"), json_bool(j, t->gso);
+	json_key(j, "segmented"), json_uint(j, t->segmented);
 	json_key(j, "socket"), json_str(j, t->cfg.socket);
 	json_key(j, "max_peers"), json_uint(j, t->cfg.max_peers);
 	json_key(j, "firewall_in"), json_uint(j, t->cfg.fw_in.n);
@@ -657,5 +642,11 @@ int tt_stats_prometheus(struct tt *t, struct buf *o)
 					 "imperium_tuntap_dropped_packets_total{reason=\"%s\"} %" PRIu64
 					 "\n",
 					 drop_names[i], t->drops[i]);
+	rc |= buf_printf(o,
+			 "# HELP imperium_tuntap_segmented_packets_total Packets cut from "
+			 "segmentation-offload ones for readers of whole packets.\n"
+			 "# TYPE imperium_tuntap_segmented_packets_total counter\n"
+			 "imperium_tuntap_segmented_packets_total %" PRIu64 "\n",
+			 t->segmented);
 	return rc;
 }
