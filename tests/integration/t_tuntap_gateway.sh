@@ -11,7 +11,8 @@
 # again from A's gateway address, is dropped as `auth`, and the same
 # datagram unmodified as `replay`, both counted and logged while traffic
 # goes on; a datagram from an address no route names is dropped unopened;
-# a key file others can read, and a gateway without a key, stop the
+# 8 MiB of bulk TCP from va to vb arrive whole, A cutting va's 64 KiB
+# offload packets into whole ones for the gateway; a key file others can read, and a gateway without a key, stop the
 # emperor at start. Only namespaces the test makes, private addresses,
 # nothing forwarded anywhere else.
 . "$(dirname "$0")/lib.sh"
@@ -212,6 +213,23 @@ check "a datagram from an address no route names is dropped (unknown_peer)" \
 	gw_eval b 'g["drops"]["unknown_peer"] == 1'
 out=$(nsenter -t "$va_pid" -n -- curl -sS --max-time 5 http://10.62.0.2:8080/ 2>&1)
 check "the gateways still carry TCP afterwards" grep -q "hello from vb" <<<"$out"
+
+# Bulk TCP va -> vb: va's kernel hands A segmentation-offload packets of up
+# to 64 KiB, which A cuts into whole packets for the gateway.
+BULK="$ROOT/tests/integration/peers/bulk.py"
+vb_pid=$(pid_of b vb)
+bg_start nsenter -t "$vb_pid" -n -- python3 "$BULK" serve 10.62.0.2 9201 recv \
+	--ready "$T/bulk.ready" --out "$T/bulk.srv" --timeout 25
+wait_for 5 test -e "$T/bulk.ready"
+sent=$(nsenter -t "$va_pid" -n -- python3 "$BULK" connect 10.62.0.2 9201 send $((8 << 20)) \
+	--timeout 20 2>&1)
+wait_for 5 test -s "$T/bulk.srv"
+check "8 MiB va -> vb through the gateways arrive whole (sha256 equal)" \
+	test -n "$sent" -a "$sent" = "$(cat "$T/bulk.srv" 2>/dev/null)"
+check "A cut offload packets for its gateway (tuntap.segmented > 0)" python3 -c '
+import json, sys
+t = json.loads(sys.argv[1])["tuntap"]
+sys.exit(0 if t["segmentation_offload"] and t["segmented"] > 0 else 1)' "$(cli a stats)"
 check "B's stats name the route and its peer" \
 	gw_eval b 'g["routes"][0]["net"] == "10.61.0.0/24" and g["peers"][0]["address"] == "192.168.77.1:4040"'
 finish
