@@ -4,7 +4,11 @@
  * rtnetlink through libnl-route-3 for the tuntap router's host device (see
  * nl.h): one netlink socket per setup, the MTU and the addresses first and
  * the link brought up last, so nothing is routed to the device before it
- * has what it needs. Each libnl object is owned by a cleanup attribute.
+ * has what it needs. The device gets no IPv6 link-local address (address
+ * generation mode none), as the vassals' devices: a point-to-point device to
+ * the router has no neighbour to discover, and the router solicitations it
+ * would send could only be dropped as unroutable. Each libnl object is owned
+ * by a cleanup attribute.
  */
 #include "tuntap/nl.h"
 
@@ -14,6 +18,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 
 static void nl_sockp(struct nl_sock **s)
 {
@@ -96,8 +101,10 @@ int tt_nl_link_setup(const char *dev, int ifindex, unsigned mtu, const struct tt
 	if (mtu_change == NULL || up_change == NULL)
 		return err_set(err, ENOMEM, "%s: link", dev);
 	rtnl_link_set_mtu(mtu_change, mtu);
+	rtnl_link_inet6_set_addr_gen_mode(mtu_change, IN6_ADDR_GEN_MODE_NONE);
 	if ((r = rtnl_link_change(sk, cur, mtu_change, 0)) < 0)
-		return err_set(err, 0, "%s: setting MTU %u: %s", dev, mtu, nl_geterror(r));
+		return err_set(err, 0, "%s: setting MTU %u and address mode: %s", dev, mtu,
+			       nl_geterror(r));
 	for (size_t i = 0; i < n; i++)
 		if (add_addr(sk, dev, ifindex, &ips[i], err) < 0)
 			return -1;
