@@ -12,7 +12,9 @@
 #      vassals, IPv4 and IPv6, host to vassal and vassal to host (TCP, ping
 #      v4 and v6), vassal to vassal over IPv4 and IPv6 (TCP denied by default,
 #      counted as firewall drops, then allowed, with ping v6 too, by
-#      `tuntap-router-firewall-out` after a SIGHUP reload), a vassal's own
+#      `tuntap-router-firewall-out` after a SIGHUP reload), packets a
+#      vassal sends with another's v4 or v6 source dropped and counted
+#      as spoof (its own source passing), a vassal's own
 #      `tuntap-firewall` rule, a duplicate address refused while the first
 #      vassal keeps working, a stopped vassal's peer detached.
 # A file with `tuntap-device` but no network namespace of its own is refused.
@@ -214,6 +216,60 @@ check "local: host -> vassal, TCP v6" \
 	bash -c 'curl -sS --max-time 3 -g "http://[fd77::3]:8081/" | grep -q "v6 on vb"'
 check "local: vassal -> host, ping v4" in_vassal va bash -c "$(declare -f pyping); pyping 10.77.0.1"
 check "local: vassal -> host, ping v6" in_vassal va bash -c "$(declare -f pyping); pyping fd77::1"
+
+# A tenant that became root in its namespace sends, through its own tv0,
+# UDP with vb's addresses as source (v4 and v6), then with its own: the
+# spoofed ones are dropped and counted against va, the honest one arrives.
+# sendraw SRC DST: one UDP datagram to DST:9 from SRC, on tv0 (AF_PACKET).
+sendraw() {
+	python3 - "$1" "$2" <<'EOF'
+import socket, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+body = struct.pack("!HHHH", 40000, 9, 12, 0) + b"spof"
+if ":" in src:
+    ip = struct.pack("!IHBB", 6 << 28, len(body), 17, 64) + \
+        socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+    proto = 0x86DD
+else:
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    t = sum(struct.unpack("!10H", ip))
+    t = (t >> 16) + (t & 0xffff); t += t >> 16
+    ip = ip[:10] + struct.pack("!H", ~t & 0xffff) + ip[12:]
+    proto = 0x0800
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(proto))
+s.sendto(ip + body, ("tv0", proto))
+EOF
+}
+va_spoof() {
+	emperor_cli stats | python3 -c 'import json, sys
+t = json.load(sys.stdin)["tuntap"]
+print(next(p for p in t["peers"] if p["name"] in ("va", "vassal va"))["drops"]["spoof"])'
+}
+spoof0=$(va_spoof)
+# The host end: the sources of what reaches 10.77.0.1:9 within 3 s.
+bg_start python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.1", 9)); s.settimeout(0.2)
+open(sys.argv[1] + ".ready", "w").close()
+end, got = time.time() + 3, []
+while time.time() < end:
+    try:
+        d, a = s.recvfrom(100)
+        got.append(a[0])
+    except socket.timeout:
+        pass
+open(sys.argv[1], "w").write(" ".join(got) + "\n")' "$T/udp9"
+wait_for 3 test -e "$T/udp9.ready"
+in_vassal va bash -c "$(declare -f sendraw); sendraw 10.77.0.3 10.77.0.1; sendraw fd77::3 fd77::1; sendraw 10.77.0.2 10.77.0.1"
+wait_for 5 test -s "$T/udp9"
+check "local: va's packets with vb's v4 and v6 sources are dropped as spoof ($spoof0 -> $(va_spoof))" \
+	[ "$(va_spoof)" = $((spoof0 + 2)) ]
+check "local: the spoof is logged with va's name" \
+	log_has "tuntap: .*va.*: dropped a packet from 10.77.0.3: not its address"
+check "local: va's datagram with its own source reached the host, alone ($(cat "$T/udp9"))" \
+	[ "$(cat "$T/udp9")" = "10.77.0.2" ]
 check "local: vassal -> vassal denied by default (v4 TCP)" \
 	bash -c "$(declare -f in_vassal); ! in_vassal va curl -s --max-time 2 http://10.77.0.3:8080/"
 check "local: the router counted the denied packets" \
