@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tuntap/gso.h"
+#include "tests/unit/rfc1071.h"
 #include "tuntap/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,22 +44,6 @@ struct want {
 	size_t payload; /* their payload bytes */
 };
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n % 2)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 static void on_segment(void *arg, const uint8_t *s, size_t len)
 {
 	struct want *w = arg;
@@ -70,10 +55,10 @@ static void on_segment(void *arg, const uint8_t *s, size_t len)
 	CHECK(len >= w->hl && len <= w->hl + w->mss);
 	bool v4 = k->family == TT_IPV4;
 	if (v4)
-		CHECK(fold(sum16(s, k->l4_off, 0)) == 0xffff);
+		CHECK(rfc1071_fold(rfc1071_sum(s, k->l4_off, 0)) == 0xffff);
 	size_t ulen = len - k->l4_off;
-	uint32_t ph = (v4 ? sum16(s + 12, 8, 0) : sum16(s + 8, 32, 0)) + k->proto + (uint32_t)ulen;
-	CHECK(fold(sum16(s + k->l4_off, ulen, ph)) == 0xffff);
+	uint32_t ph = (v4 ? rfc1071_sum(s + 12, 8, 0) : rfc1071_sum(s + 8, 32, 0)) + k->proto + (uint32_t)ulen;
+	CHECK(rfc1071_fold(rfc1071_sum(s + k->l4_off, ulen, ph)) == 0xffff);
 	if (k->proto == IPPROTO_UDP)
 		CHECK(s[k->l4_off + 6] != 0 || s[k->l4_off + 7] != 0);
 	w->n++;

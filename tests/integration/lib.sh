@@ -93,6 +93,38 @@ jailed_vassal() {
 
 emperor_cli() { "$BIN/emperor" "$@" -s "$T/stats.sock"; }
 
+# tun_vassal DIR NAME IP [EXTRA LINES...]: DIR/vassals.d/NAME.ini, a jailed
+# demo vassal with a network namespace of its own, listening on IP:8080
+# (HELLO_ADDR, its tun address), with no socket of the emperor's.
+tun_vassal() {
+	local dir=$1 name=$2 ip=$3
+	shift 3
+	{
+		echo "[vassal]"
+		echo "exec = /app/hello"
+		echo "env = HELLO_ADDR=$ip:8080"
+		echo "use-clone = ipc,uts,fs,pid,net"
+		echo "bind-ro = $BIN/hello:/app/hello"
+		echo "hostname = $name"
+		echo "uid = 65534"
+		printf '%s\n' "$@"
+	} >"$dir/vassals.d/.$name.tmp"
+	mv "$dir/vassals.d/.$name.tmp" "$dir/vassals.d/$name.ini"
+}
+
+# tt_eval EXPR: the python expression EXPR over the emperor's stats'
+# "tuntap" object (as t; peer(NAME) the peer of vassal NAME, or None) is
+# true.
+tt_eval() {
+	emperor_cli stats | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["tuntap"]
+def peer(n):
+    return next((p for p in t["peers"] if p["name"] in (n, "vassal " + n)), None)
+sys.exit(0 if eval(sys.argv[1]) else 1)
+' "$1"
+}
+
 # vassal_field NAME FIELD: one field of a vassal in the stats JSON.
 vassal_field() {
 	emperor_cli stats | python3 -c '

@@ -33,23 +33,7 @@ start_uwsgi_router() {
 	ip addr add 10.88.0.1/24 dev tunr0 && ip link set tunr0 up
 }
 
-# tv_file NAME IP [EXTRA LINES...]: a jailed demo vassal listening on its
-# tun address (HELLO_ADDR), with no socket of the emperor's.
-tv_file() {
-	local name=$1 ip=$2
-	shift 2
-	{
-		echo "[vassal]"
-		echo "exec = /app/hello"
-		echo "env = HELLO_ADDR=$ip:8080"
-		echo "use-clone = ipc,uts,fs,pid,net"
-		echo "bind-ro = $BIN/hello:/app/hello"
-		echo "hostname = $name"
-		echo "uid = 65534"
-		printf '%s\n' "$@"
-	} >"$T/vassals.d/.$name.tmp"
-	mv "$T/vassals.d/.$name.tmp" "$T/vassals.d/$name.ini"
-}
+tv_file() { tun_vassal "$T" "$@"; }
 
 get() { curl -sS --max-time 3 "$@"; }
 
@@ -168,15 +152,6 @@ rm -f "$T/stats.sock"
 emperor_ini "tuntap-router = tt0 $T/tt.sock" "tuntap-router-ip = 10.77.0.1/24" \
 	"tuntap-router-ip = fd77::1/64"
 start_emperor || { not_ok "emperor with tuntap-router did not start"; exit 1; }
-tt_eval() {
-	emperor_cli stats | python3 -c '
-import json, sys
-t = json.load(sys.stdin)["tuntap"]
-def peer(n):
-    return next((p for p in t["peers"] if p["name"] in (n, "vassal " + n)), None)
-sys.exit(0 if eval(sys.argv[1]) else 1)
-' "$1"
-}
 # tt_fw_drops: the router's firewall drop count (all peers and the host).
 tt_fw_drops() {
 	emperor_cli stats | python3 -c '

@@ -69,20 +69,8 @@ emperor_at() {
 
 # gw_vassal D NAME IP GW: a jailed demo vassal on its tun address.
 gw_vassal() {
-	local d="$T/$1" name=$2 ip=$3 gw=$4
-	{
-		echo "[vassal]"
-		echo "exec = /app/hello"
-		echo "env = HELLO_ADDR=$ip:8080"
-		echo "use-clone = ipc,uts,fs,pid,net"
-		echo "bind-ro = $BIN/hello:/app/hello"
-		echo "hostname = $name"
-		echo "uid = 65534"
-		echo "tuntap-device = tv0 $d/tt.sock"
-		echo "tuntap-ip = $ip/24"
-		echo "tuntap-gateway = $gw"
-	} >"$d/vassals.d/.$name.tmp"
-	mv "$d/vassals.d/.$name.tmp" "$d/vassals.d/$name.ini"
+	tun_vassal "$T/$1" "$2" "$3" "tuntap-device = tv0 $T/$1/tt.sock" "tuntap-ip = $3/24" \
+		"tuntap-gateway = $4"
 }
 
 cli() { local d=$1; shift; "$BIN/emperor" "$@" -s "$T/$d/stats.sock"; }

@@ -28,35 +28,7 @@ command -v uwsgi >/dev/null || { not_ok "uwsgi is not installed"; exit 1; }
 BULK="$ROOT/tests/integration/peers/bulk.py"
 MIB=$((1024 * 1024))
 
-# tv_file NAME IP [EXTRA LINES...]: a jailed demo vassal listening on its
-# tun address (HELLO_ADDR), with no socket of the emperor's.
-tv_file() {
-	local name=$1 ip=$2
-	shift 2
-	{
-		echo "[vassal]"
-		echo "exec = /app/hello"
-		echo "env = HELLO_ADDR=$ip:8080"
-		echo "use-clone = ipc,uts,fs,pid,net"
-		echo "bind-ro = $BIN/hello:/app/hello"
-		echo "hostname = $name"
-		echo "uid = 65534"
-		printf '%s\n' "$@"
-	} >"$T/vassals.d/.$name.tmp"
-	mv "$T/vassals.d/.$name.tmp" "$T/vassals.d/$name.ini"
-}
-
-# tt_eval EXPR: the python expression EXPR over the stats' "tuntap" object
-# (as t; peer(NAME) one of its peers or None) is true.
-tt_eval() {
-	emperor_cli stats | python3 -c '
-import json, sys
-t = json.load(sys.stdin)["tuntap"]
-def peer(n):
-    return next((p for p in t["peers"] if p["name"] in (n, "vassal " + n)), None)
-sys.exit(0 if eval(sys.argv[1]) else 1)
-' "$1"
-}
+tv_file() { tun_vassal "$T" "$@"; }
 
 # tt_snap FILE: the stats' "tuntap" object into FILE.
 tt_snap() {

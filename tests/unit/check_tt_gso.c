@@ -24,6 +24,7 @@
 
 #include "tuntap/gso.h"
 #include "tuntap/internal.h"
+#include "tests/unit/rfc1071.h"
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
@@ -53,28 +54,10 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* ---- an independent checksum: big-endian 16-bit words, one at a time ---- */
-
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n % 2)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 /* The pseudo-header's sum for an upper-layer length @ulen of packet @d. */
 static uint32_t pseudo(const uint8_t *d, bool v4, uint8_t proto, size_t ulen)
 {
-	uint32_t s = v4 ? sum16(d + 12, 8, 0) : sum16(d + 8, 32, 0);
+	uint32_t s = v4 ? rfc1071_sum(d + 12, 8, 0) : rfc1071_sum(d + 8, 32, 0);
 	return s + proto + (uint32_t)ulen;
 }
 
@@ -124,7 +107,7 @@ static size_t build(const struct spec *sp, uint8_t *d, size_t *l4, size_t *hl)
 		ck_assert_int_eq(inet_pton(AF_INET, "192.168.200.77", d + 16), 1);
 		for (size_t i = 0; i < sp->ipx; i += 4) /* router alert */
 			memcpy(d + 20 + i, "\x94\x04\x00\x00", 4);
-		put16(d + 10, (unsigned)(0xffff & ~fold(sum16(d, ip, 0))));
+		put16(d + 10, (unsigned)(0xffff & ~rfc1071_fold(rfc1071_sum(d, ip, 0))));
 	} else {
 		d[0] = 0x60;
 		d[1] = 0x01; /* a flow label */
@@ -164,7 +147,7 @@ static size_t build(const struct spec *sp, uint8_t *d, size_t *l4, size_t *hl)
 	for (size_t i = 0; i < sp->payload; i++)
 		t[l4len + i] = (uint8_t)rnd();
 	unsigned co = sp->proto == IPPROTO_TCP ? 16 : 6;
-	uint16_t partial = fold(pseudo(d, sp->v4, sp->proto, l4len + sp->payload));
+	uint16_t partial = rfc1071_fold(pseudo(d, sp->v4, sp->proto, l4len + sp->payload));
 	put16(t + co, sp->junk_csum ? 0xdead : partial);
 	*l4 = ip;
 	*hl = ip + l4len;
@@ -217,7 +200,7 @@ static void check_ip(const struct verify *v, const uint8_t *s, size_t len)
 		ck_assert_uint_eq(get16(s + 4), (v->sp->id + v->i) & 0xffff);
 		same(v, s, 6, 10);
 		same(v, s, 12, v->l4);
-		ck_assert_uint_eq(fold(sum16(s, v->l4, 0)), 0xffff);
+		ck_assert_uint_eq(rfc1071_fold(rfc1071_sum(s, v->l4, 0)), 0xffff);
 	} else {
 		same(v, s, 0, 4);
 		ck_assert_uint_eq(get16(s + 4), len - 40);
@@ -248,7 +231,7 @@ static void check_l4(const struct verify *v, const uint8_t *s, size_t len, size_
 		ck_assert_uint_ne(get16(t + 6), 0);
 	}
 	uint32_t ph = pseudo(s, v->sp->v4, v->sp->proto, ulen);
-	ck_assert_uint_eq(fold(sum16(t, ulen, ph)), 0xffff);
+	ck_assert_uint_eq(rfc1071_fold(rfc1071_sum(t, ulen, ph)), 0xffff);
 }
 
 static void on_segment(void *arg, const uint8_t *s, size_t len)
@@ -486,8 +469,8 @@ static void zero_udp_sum(uint8_t *d, bool v4, size_t l4, size_t off, size_t plen
 	memcpy(udp, d + l4, 4);
 	put16(udp + 4, (unsigned)(8 + plen));
 	udp[6] = udp[7] = 0;
-	uint32_t s = sum16(udp, 8, pseudo(d, v4, IPPROTO_UDP, 8 + plen));
-	put16(p, 0xffff - fold(sum16(p, plen, s)));
+	uint32_t s = rfc1071_sum(udp, 8, pseudo(d, v4, IPPROTO_UDP, 8 + plen));
+	put16(p, 0xffff - rfc1071_fold(rfc1071_sum(p, plen, s)));
 }
 
 static void udp_zero_case(bool v4)

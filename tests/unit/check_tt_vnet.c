@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "tuntap/internal.h"
+#include "tests/unit/rfc1071.h"
 
 #define MTU 1500
 #define BUF 4096
@@ -207,22 +208,6 @@ START_TEST(test_csum_place)
 END_TEST
 
 /* The ones' complement sum of big-endian words, plainly. */
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n % 2)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 /* Fill in the IPv4 pseudo-header sum as a kernel leaves it, complete the
  * checksum, and compare with one computed from scratch. */
 static void csum_case(uint8_t proto, size_t n)
@@ -230,20 +215,20 @@ static void csum_case(uint8_t proto, size_t n)
 	static uint8_t d[BUF];
 	mk4(d, proto, n, 0);
 	unsigned co = proto == IPPROTO_TCP ? 16 : 6;
-	uint32_t ph = sum16(d + 12, 8, 0) + proto + (uint32_t)(n - 20);
-	put16(d + 20 + co, fold(ph));
+	uint32_t ph = rfc1071_sum(d + 12, 8, 0) + proto + (uint32_t)(n - 20);
+	put16(d + 20 + co, rfc1071_fold(ph));
 	struct virtio_net_hdr h = hdr(NEEDS, 0, 0, 20, co);
 	tt_vnet_csum(&h, d, n);
 	ck_assert_int_eq(h.flags & NEEDS, 0);
 	uint16_t got = (uint16_t)(d[20 + co] << 8 | d[20 + co + 1]);
 	d[20 + co] = d[20 + co + 1] = 0;
-	uint16_t want = (uint16_t)~fold(sum16(d + 20, n - 20, ph));
+	uint16_t want = (uint16_t)~rfc1071_fold(rfc1071_sum(d + 20, n - 20, ph));
 	if (want == 0)
 		want = 0xffff;
 	ck_assert_uint_eq(got, want);
 	/* The receiver's check: the whole sum, pseudo-header included, is 0xffff. */
 	put16(d + 20 + co, got);
-	ck_assert_uint_eq(fold(sum16(d + 20, n - 20, ph)), 0xffff);
+	ck_assert_uint_eq(rfc1071_fold(rfc1071_sum(d + 20, n - 20, ph)), 0xffff);
 }
 
 START_TEST(test_csum)
