@@ -28,9 +28,7 @@
 #define TCP_PSH 0x08
 #define TCP_CWR 0x80
 
-/* The ones' complement sum of p[0..n) as native-order 16-bit words, added
- * to @sum, unfolded. An odd last byte is padded with a zero after it. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
+uint64_t tt_csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
 	uint64_t w0, w1, w2, w3;
 	for (; n >= 32; p += 32, n -= 32) {
@@ -61,8 +59,7 @@ static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	return sum;
 }
 
-/* @sum folded to 16 bits and complemented: the checksum field's value. */
-static uint16_t csum_fold(uint64_t sum)
+uint16_t tt_csum_fold(uint64_t sum)
 {
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
@@ -133,7 +130,7 @@ static size_t make_segment(const struct cut *c, uint8_t *s, size_t i, size_t n, 
 		put16(s + 2, seg);
 		put16(s + 4, (uint16_t)(c->id + i));
 		s[10] = s[11] = 0;
-		uint16_t ck = csum_fold(csum_add(0, s, l4));
+		uint16_t ck = tt_csum_fold(tt_csum_add(0, s, l4));
 		memcpy(s + 10, &ck, 2);
 	} else {
 		put16(s + 4, seg - TT_PKT_V6_HDR);
@@ -161,8 +158,8 @@ static size_t make_segment(const struct cut *c, uint8_t *s, size_t i, size_t n, 
 	 * 16 here, so both families add it as one 16-bit word. */
 	uint8_t ulen[2];
 	put16(ulen, l4len);
-	uint64_t sum = csum_add(c->pseudo, ulen, 2);
-	uint16_t ck = csum_fold(csum_add(sum, s + l4, l4len));
+	uint64_t sum = tt_csum_add(c->pseudo, ulen, 2);
+	uint16_t ck = tt_csum_fold(tt_csum_add(sum, s + l4, l4len));
 	if (ck == 0 && !c->tcp)
 		ck = 0xffff; /* UDP's 0 means "no checksum"; both are the same sum */
 	memcpy(s + at, &ck, 2);
@@ -189,8 +186,8 @@ int tt_gso_segment(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t le
 		return -1;
 	/* Source and destination, then the protocol as the word {0, proto}. */
 	uint8_t proto[2] = {0, k->proto};
-	c.pseudo = c.v4 ? csum_add(0, pkt + 12, 8) : csum_add(0, pkt + 8, 32);
-	c.pseudo = csum_add(c.pseudo, proto, 2);
+	c.pseudo = c.v4 ? tt_csum_add(0, pkt + 12, 8) : tt_csum_add(0, pkt + 8, 32);
+	c.pseudo = tt_csum_add(c.pseudo, proto, 2);
 	if (c.v4)
 		c.id = get16(pkt + 4);
 	if (c.tcp) {

@@ -38,6 +38,17 @@
  * extension headers, TCP with options) and any segment payload fit. */
 #define TT_GSO_SCRATCH (65536 + 1024)
 
+/*
+ * tt_csum_add - @sum plus the ones' complement sum of p[0..n) taken as
+ * native-order 16-bit words (an odd last byte padded with a zero after
+ * it), unfolded. The sum does not depend on byte order (RFC 1071), so
+ * pieces of even length starting at even offsets add up in any grouping.
+ */
+uint64_t tt_csum_add(uint64_t sum, const uint8_t *p, size_t n);
+/* tt_csum_fold - @sum folded to 16 bits and complemented: the value to
+ * store, in memory order, in a checksum field. */
+uint16_t tt_csum_fold(uint64_t sum);
+
 /* Receives one segment: seg[0..len), a whole IP packet in the scratch
  * buffer, valid until the callback returns. */
 typedef void (*tt_gso_emit_fn)(void *arg, const uint8_t *seg, size_t len);

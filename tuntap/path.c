@@ -106,29 +106,8 @@ void tt_vnet_csum(struct virtio_net_hdr *h, uint8_t *pkt, size_t len)
 	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 		return;
 	size_t cs = le16toh(h->csum_start), at = cs + le16toh(h->csum_offset);
-	/* The field holds the pseudo-header's sum: add the rest over it. The
-	 * ones' complement sum of native-order words is byte-order free. */
-	uint64_t sum = 0;
-	const uint8_t *p = pkt + cs, *end = pkt + len;
-	for (; end - p >= 4; p += 4) {
-		uint32_t w;
-		memcpy(&w, p, 4);
-		sum += w;
-	}
-	if (end - p >= 2) {
-		uint16_t w;
-		memcpy(&w, p, 2);
-		sum += w;
-		p += 2;
-	}
-	if (p < end) {
-		uint16_t w = 0;
-		memcpy(&w, p, 1);
-		sum += w;
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = (uint16_t)~sum;
+	/* The field holds the pseudo-header's sum: add the rest over it. */
+	uint16_t c = tt_csum_fold(tt_csum_add(0, pkt + cs, len - cs));
 	if (c == 0)
 		c = 0xffff; /* UDP's "no checksum" is 0; the same sum for TCP */
 	memcpy(pkt + at, &c, 2);
