@@ -35,7 +35,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SBIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/san/tests/%)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps test unit unit-san integration fuzz-replay run bench clean format
+.PHONY: all deps test unit unit-san san-progs integration fuzz-replay run bench clean format
 all: $(BUILD)/emperor $(BUILD)/vassal $(BUILD)/hello
 
 $(BUILD)/obj/%.o: %.c
@@ -102,6 +102,28 @@ deps:
 # Test-only LD_PRELOAD shim (see tests/integration/shim/).
 $(BUILD)/no_tmpfile.so: tests/integration/shim/no_tmpfile.c
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl
+
+# The emperor and the vassal under ASan+UBSan, beside the plain demo app and
+# shim, in one directory the integration tests take as their build:
+# `make san-progs; IMP_BUILD=build/san/bin tests/integration/t_X.sh` (the
+# O_TMPFILE shim, an LD_PRELOAD, cannot load beside ASan).
+SAN_BIN := $(BUILD)/san/bin
+EMP_SOBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/san/%,$(EMP_OBJ))
+VSL_SOBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/san/%,$(VSL_OBJ))
+
+$(SAN_BIN)/emperor: $(EMP_SOBJ) $(BUILD)/san/libimperium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(EMP_SOBJ) $(BUILD)/san/libimperium.a $(PKG_LIBS)
+
+$(SAN_BIN)/vassal: $(VSL_SOBJ) $(BUILD)/san/libimperium.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(VSL_SOBJ) $(BUILD)/san/libimperium.a $(PKG_LIBS)
+
+$(SAN_BIN)/%: $(BUILD)/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+san-progs: $(SAN_BIN)/emperor $(SAN_BIN)/vassal $(SAN_BIN)/hello $(SAN_BIN)/no_tmpfile.so
 
 unit: $(UNIT_BIN) $(BUILD)/no_tmpfile.so
 unit-san: $(EMP_LIBSOBJ) $(UNIT_SBIN)

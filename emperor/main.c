@@ -210,6 +210,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &e.cfg, &err) < 0) {
 		fprintf(stderr, "emperor: %s\n", err_msg(err));
 		err_free(&err);
+		emp_config_free(&e.cfg);
 		return 1;
 	}
 	log_set_chain(e.cfg.log_chain);
@@ -217,6 +218,13 @@ int main(int argc, char **argv)
 	log_info("emperor: starting (pid %d, config %s)", (int)getpid(), e.cfg.origin);
 	if (setup(&e, &err) < 0) {
 		log_error("emperor: %s", err_msg(err));
+		err_free(&err);
+		/* What setup made before it failed; descriptors go with the exit. */
+		tt_free(e.tt);
+		rtr_free(e.rtr);
+		free(e.vassals);
+		log_set_chain(NULL);
+		emp_config_free(&e.cfg);
 		return 2;
 	}
 	ev_run(e.loop, 0);
