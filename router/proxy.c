@@ -466,13 +466,14 @@ static void start_request(struct rtr_client *c)
 	}
 	c->state = C_PROXY;
 	arm_timer(c, r->cfg.timeout_ms);
-	size_t kl = q->hostlen < sizeof(c->key) - 1 ? q->hostlen : sizeof(c->key) - 1;
-	memcpy(c->key, q->host, kl);
-	c->key[kl] = '\0';
 	if (q->hostlen == 0) {
+		c->key[0] = '\0';
 		rtr_client_error(c, 404); /* HTTP/1.0 without Host: nothing to route */
 		return;
 	}
+	size_t kl = q->hostlen < sizeof(c->key) - 1 ? q->hostlen : sizeof(c->key) - 1;
+	memcpy(c->key, q->host, kl);
+	c->key[kl] = '\0';
 	if (rtr_tls_misdirected(c, q->host, rtr_host_len(q->host, q->hostlen))) {
 		log_debug("router: %s: Host %.*s wants a client certificate for its own SNI",
 			  c->peer_ip, (int)q->hostlen, q->host);
