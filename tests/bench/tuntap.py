@@ -229,6 +229,9 @@ def start_uwsgi_peer(procs, sock):
         "uwsgi", "--unshare", "net", "--plugin", "tuntap", "--tuntap-device", f"tunu0 {sock}",
         "--socket", "127.0.0.1:18331", "--exec-as-root", "ip link set lo up",
         "--exec-as-root", f"ip addr add {UW_IP}/24 dev tunu0",
+        # uWSGI connects more than once; the connections that learn no
+        # address stay quiet without IPv6
+        "--exec-as-root", "sysctl -qw net.ipv6.conf.tunu0.disable_ipv6=1",
         "--exec-as-root", "ip link set tunu0 up"])
     wait_for("uWSGI's worker", lambda: "spawned uWSGI worker" in procs.log("uwsgi-peer"), 15)
     wait_for("uWSGI's tunu0", lambda: UW_IP in sh(*ns(p.pid), "ip", "-4", "-o", "addr",
