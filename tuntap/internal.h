@@ -127,7 +127,6 @@ struct tt {
 	uint64_t refused[TT_REF__COUNT];
 	uint64_t disconnected; /* framed peers dropped for their frames */
 	struct tt_gw *gw;      /* the UDP gateway, NULL when none */
-	bool dev_vnet;	       /* the host device carries a virtio_net_hdr */
 	bool gso;	       /* segmentation offload is on (see the top) */
 	uint8_t *gso_buf;      /* TT_GSO_SCRATCH bytes for tt_gso_segment */
 	uint64_t segmented;    /* whole packets cut from offload ones, for plain readers */

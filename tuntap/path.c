@@ -144,7 +144,7 @@ struct out {
 /* Whether the reader of @o takes the virtio_net_hdr. */
 static bool out_vnet(const struct out *o)
 {
-	return o->gw ? false : o->dst != NULL ? o->dst->vnet : o->t->dev_vnet;
+	return o->gw ? false : o->dst != NULL ? o->dst->vnet : true; /* the host device: always */
 }
 
 /* Hand @v, fit for @o's reader, over to it. */
@@ -350,8 +350,7 @@ void tt_from_peer(struct tt *t, struct tt_peer *src, const uint8_t *pkt, size_t 
 	from_peer(t, src, &v);
 }
 
-enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len,
-				const struct tt_pkt *k)
+enum tt_gw_drop tt_from_gateway(void *arg, const uint8_t *pkt, size_t len, const struct tt_pkt *k)
 {
 	struct tt *t = arg;
 	/* Never on to the host device or another gateway: no transit. */
@@ -401,7 +400,7 @@ void tt_dev_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct tt *t = container_of(w, struct tt, dev_io);
 	for (int i = 0; i < TT_BATCH; i++) {
 		struct vpkt v;
-		ssize_t n = tun_read(t, t->dev_fd, t->dev_vnet, &v);
+		ssize_t n = tun_read(t, t->dev_fd, true, &v);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

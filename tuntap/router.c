@@ -250,7 +250,6 @@ static int open_device(struct tt *t, struct err **err)
 	int hdr = (int)TT_VNET_LEN;
 	if (ioctl(t->dev_fd, TUNSETVNETHDRSZ, &hdr) < 0)
 		return err_set(err, errno, "tuntap: %s: TUNSETVNETHDRSZ", t->cfg.dev);
-	t->dev_vnet = true;
 	t->offloads = offload_probe(t->dev_fd);
 	t->gso = (t->offloads & ~(unsigned)TUN_F_CSUM) != 0;
 	if (tt_offload_set(t, t->dev_fd) < 0)

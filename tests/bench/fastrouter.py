@@ -28,7 +28,6 @@ BENCH_ROUNDS (3), BENCH_SECS (5), BENCH_CONNS ("64,256"),
 BENCH_BACKEND_PROCS (1). Run by tests/bench/run.sh in its network
 namespace, or alone as root (`BUILD=build python3 tests/bench/fastrouter.py`).
 """
-import argparse
 import json
 import os
 import re
@@ -40,7 +39,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import become_subreaper  # noqa: E402
+from procs import bench_args, become_subreaper  # noqa: E402
 from router import (CONNS, LO, ROOT, ROUNDS, SECS, TICK, WARMUP_SECS, WRK_THREADS,  # noqa: E402
                     BACKEND_PROCS, BenchError, Procs, Subscriber, build_backend,
                     fmt, med, parse_wrk, preflight, ratio, start_backend, sub_packet,
@@ -281,17 +280,11 @@ def run(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--node", choices=["backend", "uwsgi"], default="backend",
-                    help="the node: bench-backend's uwsgi port (default) or a uWSGI app")
-    ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
-    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
-                    "started to (default: TMP/pids)")
-    ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
-                    or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench fastrouter: needs root (network namespace)", file=sys.stderr)
+    def more(ap):
+        ap.add_argument("--node", choices=["backend", "uwsgi"], default="backend",
+                        help="the node: bench-backend's uwsgi port (default) or a uWSGI app")
+    args = bench_args(__doc__, "fastrouter", "network namespace", more)
+    if args is None:
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
     try:

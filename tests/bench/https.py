@@ -22,7 +22,6 @@ BUILD/bench-https.json. Knobs as router.py: BENCH_ROUNDS (3), BENCH_SECS
 Run by tests/bench/run.sh in its network namespace, or alone as root
 (`BUILD=build python3 tests/bench/https.py`).
 """
-import argparse
 import json
 import os
 import shutil
@@ -33,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import become_subreaper  # noqa: E402
+from procs import bench_args, become_subreaper  # noqa: E402
 from router import (CONNS, LO, POOL, ROOT, ROUNDS, SECS, TICK, WARMUP_SECS,  # noqa: E402
                     WRK_THREADS, BenchError, Procs, Subscriber, build_backend, enter_netns,
                     fmt, med, parse_wrk, preflight, ratio, start_backend, sub_packet,
@@ -246,15 +245,8 @@ def run(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
-    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
-                    "started to (default: TMP/pids)")
-    ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
-                    or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench https: needs root (network namespace)", file=sys.stderr)
+    args = bench_args(__doc__, "https", "network namespace")
+    if args is None:
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
     try:

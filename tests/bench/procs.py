@@ -11,13 +11,34 @@ benchmark is a child subreaper: a vassal orphaned by its emperor's death
 becomes our child, is killed by PID and reaped here. Each emperor's PID is
 also appended to a file that run.sh's trap reads as a last resort.
 """
+import argparse
 import ctypes
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
+
+
+def bench_args(doc, name, needs, more=None):
+    """The arguments every bench script takes (--tmp, --pidfile, --bin),
+    plus what @more(parser) adds, parsed; None (after saying why) when not
+    run as root, which @needs explains."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    if more:
+        more(ap)
+    ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
+    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
+                    "started to (default: TMP/pids)")
+    ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
+                    or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print(f"bench {name}: needs root ({needs})", file=sys.stderr)
+        return None
+    return args
 
 
 def proc_stat(pid):

@@ -40,7 +40,6 @@ a fresh one the same way. Every process it starts runs under `setpriv
 --pdeathsig KILL` and is stopped at the end by PID, with whatever it left
 below it; its temp dir is removed.
 """
-import argparse
 import json
 import os
 import platform
@@ -57,7 +56,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import become_subreaper, descendants, kill_if_same, kill_orphans, proc_stat  # noqa: E402
+from procs import bench_args, become_subreaper, descendants, kill_if_same, kill_orphans, proc_stat  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
@@ -646,15 +645,8 @@ def run(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
-    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
-                    "started to (default: TMP/pids)")
-    ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
-                    or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench router: needs root (network namespace)", file=sys.stderr)
+    args = bench_args(__doc__, "router", "network namespace")
+    if args is None:
         return 1
     # A timeout's SIGTERM unwinds through the finally blocks: all is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))

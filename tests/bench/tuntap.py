@@ -31,7 +31,6 @@ routed or NATed anywhere else. Run by run.sh in its network namespace; run
 alone (as root) it re-executes itself in a fresh one. Processes are started
 with `setpriv --pdeathsig KILL` and stopped by PID at the end.
 """
-import argparse
 import json
 import os
 import shutil
@@ -43,7 +42,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from procs import become_subreaper  # noqa: E402
+from procs import bench_args, become_subreaper  # noqa: E402
 from router import BenchError, Procs, enter_netns  # noqa: E402
 
 SECS = int(os.environ.get("BENCH_TT_SECS", 10))
@@ -337,15 +336,8 @@ def run(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tmp", help="temp dir to work in (default: a new one, removed after)")
-    ap.add_argument("--pidfile", help="file to append \"PID STARTTIME\" of each process "
-                    "started to (default: TMP/pids)")
-    ap.add_argument("--bin", default=os.environ.get("IMP_BUILD") or os.environ.get("BUILD")
-                    or "build", help="imperium's build dir (default $IMP_BUILD, $BUILD, build)")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench tuntap: needs root (namespaces, tun devices)", file=sys.stderr)
+    args = bench_args(__doc__, "tuntap", "namespaces, tun devices")
+    if args is None:
         return 1
     missing = [t for t in ("iperf3", "pasta", "uwsgi", "nsenter", "setpriv", "unshare")
                if not shutil.which(t)]

@@ -13,45 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/unit/ttcfg.h"
 #include "tuntap/tuntap.h"
 
-#define ORIGIN "/etc/imperium/emperor.ini"
-
-static const char *const sections[] = {"emperor", NULL};
-
-/*
- * Parse "[emperor]\n" + @body and feed each entry to tt_config_read into
- * *c (defaults first). Returns the number of router keys read, or -1 with
- * the error's message in @msg.
- */
-static int read_cfg(const char *body, struct tt_config *c, char *msg, size_t n)
-{
-	char text[4096];
-	snprintf(text, sizeof(text), "[emperor]\n%s", body);
-	struct err *err = NULL;
-	struct cfg *f = cfg_parse_buf(ORIGIN, text, strlen(text), sections, 0, &err);
-	ck_assert_msg(f != NULL, "%s", err_msg(err));
-	tt_config_defaults(c);
-	int count = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		int r = tt_config_read(c, f, &f->entries[i], &err);
-		if (r < 0) {
-			snprintf(msg, n, "%s", err_msg(err));
-			err_free(&err);
-			cfg_free(f);
-			return -1;
-		}
-		count += r;
-	}
-	cfg_free(f);
-	return count;
-}
+#define ORIGIN TTCFG_ORIGIN
 
 /* @body is read without error; *c holds the result (free it). */
 static void good(const char *body, struct tt_config *c)
 {
 	char msg[512] = "";
-	int r = read_cfg(body, c, msg, sizeof(msg));
+	int r = ttcfg_read(body, c, msg, sizeof(msg));
 	ck_assert_msg(r >= 0, "'%s': %s", body, msg);
 }
 
@@ -60,7 +31,7 @@ static void bad(const char *body, const char *want)
 {
 	struct tt_config c;
 	char msg[512] = "";
-	int r = read_cfg(body, &c, msg, sizeof(msg));
+	int r = ttcfg_read(body, &c, msg, sizeof(msg));
 	tt_config_free(&c);
 	ck_assert_msg(r < 0, "'%s' was accepted", body);
 	ck_assert_msg(strstr(msg, want) != NULL, "'%s': '%s' lacks '%s'", body, msg, want);
@@ -270,14 +241,14 @@ START_TEST(test_not_ours)
 	struct tt_config c;
 	char msg[256];
 	/* other [emperor] keys, and the vassal side's keys, are not read here */
-	ck_assert_int_eq(read_cfg("http = 127.0.0.1:8080\ntuntap-device = t0 /s\n"
+	ck_assert_int_eq(ttcfg_read("http = 127.0.0.1:8080\ntuntap-device = t0 /s\n"
 				  "tuntap-ip = 10.0.0.2\nstats = /tmp/x\n",
 				  &c, msg, sizeof(msg)),
 			 0);
 	ck_assert(!c.enabled);
 	tt_config_free(&c);
 	ck_assert_int_eq(
-	    read_cfg("tuntap-router = t /s\ntuntap-mtu = 1500\nhttp = :1\n", &c, msg, sizeof(msg)),
+	    ttcfg_read("tuntap-router = t /s\ntuntap-mtu = 1500\nhttp = :1\n", &c, msg, sizeof(msg)),
 	    2);
 	tt_config_free(&c);
 	/* every key the router reads is listed */

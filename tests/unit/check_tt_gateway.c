@@ -19,9 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/ttcfg.h"
 #include "tuntap/gateway.h"
 
-#define ORIGIN "/etc/imperium/emperor.ini"
+#define ORIGIN TTCFG_ORIGIN
 
 static const uint8_t psk[32] = {1,  2,	3,  4,	5,  6,	7,  8,	9,  10, 11, 12, 13, 14, 15, 16,
 				17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -295,35 +296,11 @@ static void key_file(const char *name, const char *text, mode_t mode, char *path
 	close(fd);
 }
 
-static int read_cfg(const char *body, struct tt_config *c, char *msg, size_t n)
-{
-	static const char *const sections[] = {"emperor", NULL};
-	char text[4096];
-	snprintf(text, sizeof(text), "[emperor]\n%s", body);
-	struct err *err = NULL;
-	struct cfg *f = cfg_parse_buf(ORIGIN, text, strlen(text), sections, 0, &err);
-	ck_assert_msg(f != NULL, "%s", err_msg(err));
-	tt_config_defaults(c);
-	int count = 0;
-	for (size_t i = 0; i < f->n; i++) {
-		int r = tt_config_read(c, f, &f->entries[i], &err);
-		if (r < 0) {
-			snprintf(msg, n, "%s", err_msg(err));
-			err_free(&err);
-			cfg_free(f);
-			return -1;
-		}
-		count += r;
-	}
-	cfg_free(f);
-	return count;
-}
-
 static void bad(const char *body, const char *want)
 {
 	struct tt_config c;
 	char msg[512] = "";
-	int r = read_cfg(body, &c, msg, sizeof(msg));
+	int r = ttcfg_read(body, &c, msg, sizeof(msg));
 	tt_config_free(&c);
 	ck_assert_msg(r < 0, "'%s' was accepted", body);
 	ck_assert_msg(strstr(msg, want) != NULL, "'%s': '%s' lacks '%s'", body, msg, want);
@@ -345,7 +322,7 @@ START_TEST(test_config_gateway)
 		 "tuntap-router-gateway-key = %s\n",
 		 path);
 	struct tt_config c;
-	ck_assert_msg(read_cfg(body, &c, msg, sizeof(msg)) == 5, "%s", msg);
+	ck_assert_msg(ttcfg_read(body, &c, msg, sizeof(msg)) == 5, "%s", msg);
 	ck_assert_str_eq(c.gateway, "192.168.50.1:4040");
 	ck_assert_uint_eq(c.n_routes, 3);
 	ck_assert_uint_eq(c.routes[0].net.prefix, 24);
@@ -368,10 +345,10 @@ START_TEST(test_config_gateway)
 		 "tuntap-router-route = fd02::/64 [fd00::2]:4040\n"
 		 "tuntap-router-gateway-key = %s\n",
 		 path);
-	ck_assert_msg(read_cfg(body, &c, msg, sizeof(msg)) == 3, "%s", msg);
+	ck_assert_msg(ttcfg_read(body, &c, msg, sizeof(msg)) == 3, "%s", msg);
 	ck_assert_uint_eq(c.gw_key[0], 0xff);
 	tt_config_free(&c);
-	ck_assert_int_eq(read_cfg("tuntap-router = t /s\n", &c, msg, sizeof(msg)), 1);
+	ck_assert_int_eq(ttcfg_read("tuntap-router = t /s\n", &c, msg, sizeof(msg)), 1);
 	ck_assert(!tt_gw_configured(&c));
 	tt_config_free(&c);
 }
@@ -455,7 +432,7 @@ START_TEST(test_config_incomplete)
 		struct tt_config c;
 		snprintf(body, sizeof(body), "%s%s%s\n", cases[i].head,
 			 cases[i].key ? "tuntap-router-gateway-key = " : "# ", path);
-		ck_assert_msg(read_cfg(body, &c, msg, sizeof(msg)) >= 0, "%s", msg);
+		ck_assert_msg(ttcfg_read(body, &c, msg, sizeof(msg)) >= 0, "%s", msg);
 		ck_assert(tt_gw_configured(&c));
 		struct err *e = NULL;
 		ck_assert_ptr_null(tt_gw_new(NULL, &c, NULL, NULL, &e));
